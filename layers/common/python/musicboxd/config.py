@@ -1,0 +1,124 @@
+"""Settings read from the environment once per container.
+
+Deployed, the Spotify client id/secret come from SSM SecureString parameters whose
+names are given by ``SPOTIFY_CLIENT_ID_PARAMETER``/``SPOTIFY_CLIENT_SECRET_PARAMETER``;
+locally they are plain ``SPOTIFY_CLIENT_ID``/``SPOTIFY_CLIENT_SECRET``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+DAY = 86_400
+
+# Attribute names shared with the CDK table definition (infra reads these constants).
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"
+KIND_INDEX = "by_kind_expiry"  # GSI: partition "kind", sort "expires_at"
+KIND_ATTRIBUTE = "kind"
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    spotify_api_url: str = "https://api.spotify.com/v1"
+    spotify_accounts_url: str = "https://accounts.spotify.com/api/token"
+    spotify_client_id: str = ""
+    spotify_client_secret: str = ""
+    spotify_client_id_parameter: str = ""
+    spotify_client_secret_parameter: str = ""
+    spotify_mode: str = "development"
+    spotify_market: str = "US"
+    musicbrainz_url: str = "https://musicbrainz.org"
+    coverart_url: str = "https://coverartarchive.org"
+    musicbrainz_user_agent: str = "Musicboxd/0.1 ( ops@musicboxd.example )"
+    table_name: str = "musicboxd-cache"
+    token_parameter: str = "/musicboxd/spotify/token"
+    dynamodb_endpoint_url: str = ""
+    ssm_endpoint_url: str = ""
+    aws_region: str = "us-east-1"
+    album_ttl_seconds: int = 30 * DAY
+    search_ttl_seconds: int = 30 * DAY
+    popular_ttl_seconds: int = 10 * DAY
+    negative_ttl_seconds: int = 3600
+    http_timeout_seconds: float = 2.0
+    upstream_budget_seconds: float = 3.0
+    rate_limit_per_window: int = 150
+    rate_window_seconds: int = 30
+    populate_call_budget: int = 500
+    populate_playlists: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def search_page_cap(self) -> int:
+        """Largest page Spotify's /search serves this app (Development Mode: 10)."""
+        return 50 if self.spotify_mode == "extended" else 10
+
+    @property
+    def extended(self) -> bool:
+        return self.spotify_mode == "extended"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        mode = e.get("SPOTIFY_MODE", "development").strip().lower() or "development"
+        if mode not in ("development", "extended"):
+            raise ValueError(f"SPOTIFY_MODE must be development or extended, got {mode!r}")
+        d = cls()
+        return cls(
+            spotify_api_url=e.get("SPOTIFY_API_URL", d.spotify_api_url).rstrip("/"),
+            spotify_accounts_url=e.get("SPOTIFY_ACCOUNTS_URL", d.spotify_accounts_url),
+            spotify_client_id=e.get("SPOTIFY_CLIENT_ID", ""),
+            spotify_client_secret=e.get("SPOTIFY_CLIENT_SECRET", ""),
+            spotify_client_id_parameter=e.get("SPOTIFY_CLIENT_ID_PARAMETER", ""),
+            spotify_client_secret_parameter=e.get("SPOTIFY_CLIENT_SECRET_PARAMETER", ""),
+            spotify_mode=mode,
+            spotify_market=e.get("SPOTIFY_MARKET", d.spotify_market) or d.spotify_market,
+            musicbrainz_url=e.get("MUSICBRAINZ_URL", d.musicbrainz_url).rstrip("/"),
+            coverart_url=e.get("COVERART_URL", d.coverart_url).rstrip("/"),
+            musicbrainz_user_agent=e.get("MUSICBRAINZ_USER_AGENT", d.musicbrainz_user_agent),
+            table_name=e.get("TABLE_NAME", d.table_name),
+            token_parameter=e.get("TOKEN_PARAMETER", d.token_parameter),
+            dynamodb_endpoint_url=e.get("DYNAMODB_ENDPOINT_URL", e.get("AWS_ENDPOINT_URL", "")),
+            ssm_endpoint_url=e.get("SSM_ENDPOINT_URL", e.get("AWS_ENDPOINT_URL", "")),
+            aws_region=e.get("AWS_REGION", e.get("AWS_DEFAULT_REGION", d.aws_region)),
+            album_ttl_seconds=_int(e, "ALBUM_TTL_SECONDS", d.album_ttl_seconds),
+            search_ttl_seconds=_int(e, "SEARCH_TTL_SECONDS", d.search_ttl_seconds),
+            popular_ttl_seconds=_int(e, "POPULAR_TTL_SECONDS", d.popular_ttl_seconds),
+            negative_ttl_seconds=_int(e, "NEGATIVE_TTL_SECONDS", d.negative_ttl_seconds),
+            http_timeout_seconds=_float(e, "HTTP_TIMEOUT_SECONDS", d.http_timeout_seconds),
+            upstream_budget_seconds=_float(e, "UPSTREAM_BUDGET_SECONDS", d.upstream_budget_seconds),
+            rate_limit_per_window=_int(e, "SPOTIFY_RATE_LIMIT", d.rate_limit_per_window),
+            rate_window_seconds=_int(e, "SPOTIFY_RATE_WINDOW_SECONDS", d.rate_window_seconds),
+            populate_call_budget=_int(e, "POPULATE_CALL_BUDGET", d.populate_call_budget),
+            populate_playlists=tuple(
+                p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
+            ),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The container's settings (read once)."""
+    return Settings.from_env()

@@ -1,0 +1,32 @@
+"""Typed failures that cross the layers (services and handlers never see HTTP libraries)."""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base class of upstream (catalog source) failures."""
+
+
+class NotFound(CatalogError):
+    """The upstream says the resource does not exist."""
+
+
+class RateLimited(CatalogError):
+    """The upstream answered 429 (or our shared budget/circuit refuses the call)."""
+
+    def __init__(self, retry_after: float, *, quota: bool = False, message: str = "rate limited"):
+        super().__init__(message)
+        self.retry_after = max(0.0, float(retry_after))
+        self.quota = quota
+
+
+class Unavailable(CatalogError):
+    """Upstream failed (5xx, timeout, auth failure) or no time is left to ask it."""
+
+
+class Forbidden(CatalogError):
+    """The upstream refused the call (e.g. an endpoint removed for Development Mode apps)."""
+
+
+class BadUpstreamRequest(CatalogError):
+    """The upstream rejected our request as invalid (400)."""

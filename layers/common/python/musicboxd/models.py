@@ -1,0 +1,50 @@
+"""Domain objects: what the cache stores and what the API returns."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ArtistRef(BaseModel):
+    id: str
+    name: str
+
+
+class AlbumSummary(BaseModel):
+    id: str = Field(description="22-character base62 Spotify id")
+    name: str
+    artists: list[ArtistRef]
+    artist_name: str = Field(description="Artists joined with ', '")
+    release_date: str | None = None
+    release_date_precision: str | None = None
+    total_tracks: int = 0
+    album_type: str | None = None
+    image_url: str | None = None
+    spotify_url: str | None = None
+
+
+class Track(BaseModel):
+    id: str | None = None
+    name: str
+    track_number: int
+    disc_number: int = 1
+    duration_ms: int
+    explicit: bool = False
+    artists: list[ArtistRef] = Field(default_factory=list)
+
+
+class Album(AlbumSummary):
+    tracks: list[Track] = Field(default_factory=list)
+    total_duration_ms: int = 0
+    label: str | None = None
+    popularity: int | None = None
+
+    def summary(self) -> AlbumSummary:
+        return AlbumSummary.model_validate(self.model_dump(include=set(AlbumSummary.model_fields)))
+
+
+class SearchPage(BaseModel):
+    """One page of album search results, in the upstream's order."""
+
+    items: list[AlbumSummary]
+    total: int

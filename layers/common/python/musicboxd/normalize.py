@@ -1,0 +1,37 @@
+"""Query normalization: one cache key per meaning, letters of every script kept."""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_QUERY_LENGTH = 200
+
+
+def normalize_query(text: str) -> str:
+    """NFKC, casefold, collapse whitespace, and drop control/format characters.
+
+    Unlike an ASCII regex, letters of every script survive ("Björk", "坂本龍一", "Кино").
+    Idempotent: ``normalize_query(normalize_query(x)) == normalize_query(x)``.
+    """
+    previous, current = None, text
+    # NFKC and casefold do not commute for a few code points: iterate to a fixed point.
+    for _ in range(4):
+        if current == previous:
+            break
+        previous = current
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", current).casefold())
+        kept = "".join(
+            " " if ch.isspace() else ch
+            for ch in folded
+            if ch.isspace() or unicodedata.category(ch)[0] != "C"
+        )
+        current = " ".join(kept.split())
+    return current
+
+
+def strip_accents(text: str) -> str:
+    """Accent-insensitive form for matching (not for cache keys): NFKD minus combining marks."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFKC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    )

@@ -1,0 +1,99 @@
+"""Ports: what the services need from the outside world, as Protocols.
+
+Adapters (httpx, PynamoDB, SSM) implement these; unit tests use in-memory fakes.
+Nothing here imports AWS or HTTP libraries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from musicboxd.models import Album, SearchPage
+
+# Cache tiers, recorded on every cached item.
+TIER_POPULAR = "popular"  # filled by populate
+TIER_SEARCHED = "searched"  # albums users searched or opened (30 days)
+TIER_LIVE = "live"  # written through from a live fetch (same TTL as searched)
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+
+class Deadline(Protocol):
+    def remaining(self) -> float:
+        """Seconds left for upstream calls in this request/invocation."""
+        ...
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str
+    expires_at: float  # epoch seconds
+
+    def valid(self, now: float, margin: float = 60.0) -> bool:
+        return bool(self.access_token) and now < self.expires_at - margin
+
+
+class TokenStore(Protocol):
+    """Where the shared client-credentials token lives (SSM SecureString when deployed)."""
+
+    def load(self) -> Token | None: ...
+
+    def save(self, token: Token) -> None: ...
+
+
+class CatalogSource(Protocol):
+    """An album catalog (Spotify, MusicBrainz)."""
+
+    def search_albums(self, query: str, *, limit: int, offset: int) -> SearchPage:
+        """One page; ``limit`` may exceed the upstream's cap (the adapter pages)."""
+        ...
+
+    def get_album(self, album_id: str) -> Album:
+        """Full album with every track. Raises NotFound, RateLimited, Unavailable."""
+        ...
+
+
+@dataclass(frozen=True)
+class CachedAlbum:
+    album: Album | None  # None: negative entry (upstream said 404)
+    expires_at: float
+    tier: str
+
+    def fresh(self, now: float) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(frozen=True)
+class CachedSearch:
+    page: SearchPage
+    expires_at: float
+
+    def fresh(self, now: float) -> bool:
+        return now < self.expires_at
+
+
+class AlbumCache(Protocol):
+    """The DynamoDB cache. Reads return expired items too; callers check ``fresh``."""
+
+    def get_album(self, album_id: str) -> CachedAlbum | None: ...
+
+    def put_album(self, album: Album, *, tier: str, ttl_seconds: int) -> None: ...
+
+    def put_missing(self, album_id: str, *, ttl_seconds: int) -> None: ...
+
+    def get_search(self, key: str) -> CachedSearch | None: ...
+
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None: ...
+
+
+class RateBudget(Protocol):
+    """App-wide Spotify call budget shared by every instance."""
+
+    def acquire(self, *, interactive: bool = True) -> bool:
+        """Reserve one call; False when the shared budget or the 429 circuit says no."""
+        ...

@@ -1,0 +1,27 @@
+"""The public HTTP routes and which function serves each.
+
+Single source of truth for the CDK API (infra) and the local API Gateway emulation.
+Pure data: importing this module is free.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Route(NamedTuple):
+    method: str
+    path: str  # API Gateway style, {name} for path parameters
+    function: str  # directory under functions/
+    iam_auth: bool = False
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/search", "search"),
+    Route("GET", "/health", "search"),
+    Route("GET", "/openapi.json", "search"),
+    Route("GET", "/docs", "search"),
+    Route("GET", "/albums/{id}", "album"),
+)
+
+FUNCTIONS: tuple[str, ...] = ("search", "album", "populate", "cleanup")
