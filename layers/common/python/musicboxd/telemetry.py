@@ -1,0 +1,22 @@
+"""Metric names emitted (CloudWatch EMF via Powertools) and read by the CDK dashboard/alarms.
+
+Namespace ``Musicboxd``; the only dimension is ``service`` (the function name), so the
+dashboard can address every metric with a fixed dimension set.
+"""
+
+NAMESPACE = "Musicboxd"
+
+CACHE_HIT_POPULAR = "CacheHitPopular"
+CACHE_HIT_SEARCHED = "CacheHitSearched"  # searched/opened/written-through tiers
+CACHE_HIT_STALE = "CacheHitStale"
+CACHE_MISS = "CacheMiss"
+SPOTIFY_CALLS = "SpotifyCalls"
+SPOTIFY_THROTTLED = "SpotifyThrottled"  # 429 answers
+SPOTIFY_ERRORS = "SpotifyErrors"  # 5xx / timeouts
+SPOTIFY_LATENCY_MS = "SpotifyLatencyMs"
+FALLBACK_MUSICBRAINZ = "FallbackMusicBrainz"
+FALLBACK_CACHE_ONLY = "FallbackCacheOnly"
+POPULATE_ALBUMS_CACHED = "PopulateAlbumsCached"
+POPULATE_FAILED = "PopulateFailed"
+CLEANUP_DELETED = "CleanupDeleted"
+CACHE_ITEMS = "CacheItems"
