@@ -30,3 +30,7 @@ class Forbidden(CatalogError):
 
 class BadUpstreamRequest(CatalogError):
     """The upstream rejected our request as invalid (400)."""
+
+
+class CacheUnavailable(Exception):
+    """The cache (DynamoDB) failed: callers carry on without it."""

@@ -13,8 +13,7 @@ from musicboxd.models import Album, SearchPage
 
 # Cache tiers, recorded on every cached item.
 TIER_POPULAR = "popular"  # filled by populate
-TIER_SEARCHED = "searched"  # albums users searched or opened (30 days)
-TIER_LIVE = "live"  # written through from a live fetch (same TTL as searched)
+TIER_SEARCHED = "searched"  # searched or opened by users, written through from Spotify (30 days)
 
 
 class Clock(Protocol):

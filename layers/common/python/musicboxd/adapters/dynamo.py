@@ -1,0 +1,219 @@
+"""DynamoDB adapter (PynamoDB): the album/search cache, leases, and small counters.
+
+One table, string keys ``pk``/``sk``, TTL attribute ``expires_at`` (epoch seconds).
+DynamoDB's TTL reaper is lazy, so every read returns the expiry and the services decide
+freshness; nothing is ever deleted on an upstream failure.
+
+Item kinds (``kind`` attribute, also the GSI ``by_kind_expiry`` partition):
+
+=========  ===============================  ===========  ===========================
+kind       pk                               sk           payload
+=========  ===============================  ===========  ===========================
+ALBUM      ``ALBUM#<id>``                   ``A``        zlib JSON of Album, tier
+MISSING    ``ALBUM#<id>``                   ``A``        (negative cache of a 404)
+SEARCH     ``SEARCH#<market>#<query>``      ``<o>:<l>``  zlib JSON of SearchPage
+LOCK       ``LOCK#<name>``                  ``L``        lease holder
+=========  ===============================  ===========  ===========================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+import zlib
+from typing import Any
+
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from musicboxd.config import KIND_INDEX, Settings
+from musicboxd.errors import CacheUnavailable
+from musicboxd.models import Album, SearchPage
+from musicboxd.ports import CachedAlbum, CachedSearch
+
+KIND_ALBUM = "ALBUM"
+KIND_MISSING = "MISSING"
+KIND_SEARCH = "SEARCH"
+KIND_LOCK = "LOCK"
+
+
+def album_pk(album_id: str) -> str:
+    return f"ALBUM#{album_id}"
+
+
+def _pack(payload: dict[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+
+
+def _unpack(blob: bytes) -> dict[str, Any]:
+    return json.loads(zlib.decompress(blob))
+
+
+class _KindIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = KIND_INDEX
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    expires_at = NumberAttribute(range_key=True)
+
+
+def make_model(settings: Settings) -> type[Model]:
+    """The table's PynamoDB model bound to this configuration (table name, endpoint, region)."""
+
+    class CacheItem(Model):
+        class Meta:
+            table_name = settings.table_name
+            region = settings.aws_region
+            host = settings.dynamodb_endpoint_url or None
+            billing_mode = "PAY_PER_REQUEST"
+            connect_timeout_seconds = 1
+            read_timeout_seconds = 2
+            max_retry_attempts = 2
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True)
+        kind = UnicodeAttribute(null=True)
+        expires_at = NumberAttribute(null=True)
+        tier = UnicodeAttribute(null=True)
+        fetched_at = NumberAttribute(null=True)
+        data = BinaryAttribute(null=True, legacy_encoding=False)
+        holder = UnicodeAttribute(null=True)
+        by_kind = _KindIndex()
+
+    return CacheItem
+
+
+def create_table(model: type[Model]) -> None:
+    """Create the table (local stack and tests; CDK owns it when deployed) with TTL on."""
+    if not model.exists():
+        model.create_table(wait=True)
+    client = model._get_connection().connection.client
+    client.update_time_to_live(
+        TableName=model.Meta.table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+    )
+
+
+class DynamoCache:
+    """AlbumCache over one DynamoDB table. Every DynamoDB failure becomes CacheUnavailable."""
+
+    def __init__(self, model: type[Model], *, clock=time.time):
+        self.model = model
+        self._clock = clock
+
+    # -- albums
+
+    def get_album(self, album_id: str) -> CachedAlbum | None:
+        item = self._get(album_pk(album_id), "A")
+        if item is None:
+            return None
+        album = Album.model_validate(_unpack(item.data)) if item.kind == KIND_ALBUM and item.data else None
+        return CachedAlbum(album=album, expires_at=float(item.expires_at or 0), tier=item.tier or "")
+
+    def put_album(self, album: Album, *, tier: str, ttl_seconds: int) -> None:
+        now = self._clock()
+        item = self.model(
+            album_pk(album.id),
+            "A",
+            kind=KIND_ALBUM,
+            tier=tier,
+            fetched_at=int(now),
+            expires_at=int(now + ttl_seconds),
+            data=_pack(album.model_dump()),
+        )
+        self._write(item.save)
+
+    def put_missing(self, album_id: str, *, ttl_seconds: int) -> None:
+        """Negative-cache a 404, but never over a real album (keep what we had)."""
+        now = self._clock()
+        item = self.model(
+            album_pk(album_id), "A", kind=KIND_MISSING, fetched_at=int(now), expires_at=int(now + ttl_seconds)
+        )
+        m = self.model
+        try:
+            item.save(condition=m.pk.does_not_exist() | (m.kind == KIND_MISSING))
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return
+            raise CacheUnavailable(str(exc)) from exc
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+    # -- searches
+
+    def get_search(self, key: str) -> CachedSearch | None:
+        pk, sk = _split_search_key(key)
+        item = self._get(pk, sk)
+        if item is None or not item.data:
+            return None
+        return CachedSearch(page=SearchPage.model_validate(_unpack(item.data)), expires_at=float(item.expires_at or 0))
+
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None:
+        now = self._clock()
+        pk, sk = _split_search_key(key)
+        item = self.model(
+            pk,
+            sk,
+            kind=KIND_SEARCH,
+            fetched_at=int(now),
+            expires_at=int(now + ttl_seconds),
+            data=_pack(page.model_dump()),
+        )
+        self._write(item.save)
+
+    # -- plumbing
+
+    def _get(self, pk: str, sk: str):
+        try:
+            return self.model.get(pk, sk)
+        except self.model.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+    @staticmethod
+    def _write(save) -> None:
+        try:
+            save()
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+
+def _split_search_key(key: str) -> tuple[str, str]:
+    pk, _, sk = key.rpartition("|")
+    return pk, sk
+
+
+def _conditional_failed(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException"
+
+
+class DynamoLease:
+    """Short leases (conditional puts) so one instance does a job while the others wait."""
+
+    def __init__(self, model: type[Model], *, clock=time.time):
+        self.model = model
+        self._clock = clock
+        self._holder = uuid.uuid4().hex
+
+    def acquire(self, name: str, *, ttl_seconds: float) -> bool:
+        now = self._clock()
+        m = self.model
+        item = m(f"LOCK#{name}", "L", kind=KIND_LOCK, holder=self._holder, expires_at=int(now + ttl_seconds))
+        try:
+            item.save(condition=m.pk.does_not_exist() | (m.expires_at < int(now)) | (m.holder == self._holder))
+            return True
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise CacheUnavailable(str(exc)) from exc
+
+    def release(self, name: str) -> None:
+        m = self.model
+        with contextlib.suppress(PynamoDBException):  # otherwise it expires on its own
+            m(f"LOCK#{name}", "L").delete(condition=m.holder == self._holder)

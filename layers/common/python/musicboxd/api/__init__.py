@@ -1,0 +1,1 @@
+"""HTTP layer: Powertools resolvers, routes, error envelope. Handlers in functions/* are thin."""

@@ -1,0 +1,104 @@
+"""Resolver factory: validation, error envelope, and the routers a function serves."""
+
+from __future__ import annotations
+
+import re
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import Router
+
+from musicboxd.api.errors import BadRequest, error_response, retry_after_header
+from musicboxd.errors import (
+    BadUpstreamRequest,
+    CatalogError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from musicboxd.routes import ROUTES
+
+logger = Logger()
+
+TITLE = "Musicboxd album catalog"
+
+
+def _route_regex(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "/?$")
+
+
+_KNOWN = [(r.method, _route_regex(r.path)) for r in ROUTES]
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg", "invalid")))
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error_response(400, "bad_request", _validation_message(exc))
+
+    @app.exception_handler(BadRequest)
+    def _bad(exc: BadRequest) -> Response:
+        return error_response(400, exc.code, str(exc))
+
+    @app.exception_handler(NotFound)
+    def _missing(exc: NotFound) -> Response:
+        return error_response(404, "not_found", str(exc) or "not found")
+
+    @app.exception_handler(BadUpstreamRequest)
+    def _rejected(exc: BadUpstreamRequest) -> Response:
+        return error_response(400, "query_rejected", f"the catalog rejected this request: {exc}")
+
+    @app.exception_handler(RateLimited)
+    def _limited(exc: RateLimited) -> Response:
+        logger.warning("upstream rate limited", extra={"retry_after": exc.retry_after, "quota": exc.quota})
+        return error_response(
+            503,
+            "upstream_rate_limited",
+            "the catalog is rate-limiting us and nothing is cached for this request; retry later",
+            retry_after_header(exc.retry_after),
+        )
+
+    @app.exception_handler(Unavailable)
+    def _unavailable(exc: Unavailable) -> Response:
+        logger.warning("upstream unavailable", extra={"reason": str(exc)})
+        return error_response(
+            503, "upstream_unavailable", "the catalog is unavailable and nothing is cached", retry_after_header(5)
+        )
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response:
+        logger.error("upstream refused the call", extra={"reason": str(exc)})
+        return error_response(503, "upstream_forbidden", "the catalog refused the request", retry_after_header(60))
+
+    @app.exception_handler(CatalogError)
+    def _catalog(exc: CatalogError) -> Response:
+        logger.exception("catalog error")
+        return error_response(503, "upstream_error", "the catalog failed", retry_after_header(5))
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response:
+        path = app.current_event.path
+        if any(rx.match(path) for _, rx in _KNOWN):
+            return error_response(405, "method_not_allowed", f"{app.current_event.http_method} is not allowed here")
+        return error_response(404, "not_found", f"no route for {path}")
+
+    @app.exception_handler(Exception)
+    def _crash(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error")
+
+    return app

@@ -1,0 +1,1 @@
+"""Services: use cases over ports, with no AWS or HTTP imports."""

@@ -1,0 +1,157 @@
+"""Composition root: builds the real adapters from settings, lazily, once per container.
+
+A cache hit never imports httpx (the Spotify client is built on the first miss), and
+nothing here runs at import time. Tests replace the container with ``set_container``.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from musicboxd import deadline
+from musicboxd.config import Settings, settings
+from musicboxd.services.telemetry import Telemetry
+
+
+class PowertoolsTelemetry:
+    """Telemetry port over Powertools Metrics (EMF, flushed by the handler decorator)."""
+
+    def __init__(self) -> None:
+        from aws_lambda_powertools import Metrics
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self._metrics = Metrics()
+        self._unit = MetricUnit
+
+    def count(self, name: str, value: float = 1) -> None:
+        unit = self._unit.Milliseconds if name.endswith("Ms") else self._unit.Count
+        self._metrics.add_metric(name=name, unit=unit, value=value)
+
+
+class Container:
+    def __init__(self, config: Settings, telemetry: Telemetry | None = None):
+        self.settings = config
+        self._telemetry = telemetry
+        self._lock = threading.RLock()
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        return self._telemetry or PowertoolsTelemetry()
+
+    @cached_property
+    def model(self):
+        from musicboxd.adapters.dynamo import make_model
+
+        return make_model(self.settings)
+
+    @cached_property
+    def cache(self):
+        from musicboxd.adapters.dynamo import DynamoCache
+
+        return DynamoCache(self.model)
+
+    @cached_property
+    def http(self):
+        import httpx
+
+        from musicboxd import __version__
+
+        return httpx.Client(
+            timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=1.0),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            headers={"User-Agent": f"Musicboxd/{__version__}"},
+        )
+
+    @cached_property
+    def tokens(self):
+        from musicboxd.adapters.dynamo import DynamoLease
+        from musicboxd.adapters.spotify import fetch_token
+        from musicboxd.adapters.ssm import SsmTokenStore, client_credentials, ssm_client
+        from musicboxd.services.token import TokenProvider
+
+        s = self.settings
+        client = ssm_client(s.aws_region, s.ssm_endpoint_url)
+
+        def fetch():
+            cid, secret = client_credentials(s, client)
+            return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
+
+        store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
+        return TokenProvider(fetch, store, lease=DynamoLease(self.model))
+
+    def _observe(self, endpoint: str, status: int, seconds: float) -> None:
+        from musicboxd import telemetry as m
+
+        self.telemetry.count(m.SPOTIFY_CALLS)
+        self.telemetry.count(m.SPOTIFY_LATENCY_MS, seconds * 1000)
+        if status == 429:
+            self.telemetry.count(m.SPOTIFY_THROTTLED)
+        elif status >= 500:
+            self.telemetry.count(m.SPOTIFY_ERRORS)
+
+    @cached_property
+    def spotify(self):
+        from musicboxd.adapters.spotify import SpotifyCatalog
+
+        return SpotifyCatalog(
+            self.settings,
+            self.http,
+            self.tokens.get,
+            self.tokens.invalidate,
+            deadline=deadline.current,
+            observe=self._observe,
+        )
+
+    @cached_property
+    def search_service(self):
+        from musicboxd.services.catalog import SearchService
+
+        return SearchService(
+            self.cache,
+            _Lazy(lambda: self.spotify),
+            market=self.settings.spotify_market,
+            ttl_seconds=self.settings.search_ttl_seconds,
+            telemetry=self.telemetry,
+        )
+
+    @cached_property
+    def album_service(self):
+        from musicboxd.services.catalog import AlbumService
+
+        return AlbumService(
+            self.cache,
+            _Lazy(lambda: self.spotify),
+            ttl_seconds=self.settings.album_ttl_seconds,
+            negative_ttl_seconds=self.settings.negative_ttl_seconds,
+            telemetry=self.telemetry,
+        )
+
+
+class _Lazy:
+    """Defers building (and importing) an adapter until its first use."""
+
+    def __init__(self, factory):
+        self._factory = factory
+
+    def __getattr__(self, name):
+        return getattr(self._factory(), name)
+
+
+_container: Container | None = None
+_container_lock = threading.Lock()
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        with _container_lock:
+            if _container is None:
+                _container = Container(settings())
+    return _container
+
+
+def set_container(new: Container | None) -> None:
+    """Tests and the local stack swap the composition root."""
+    global _container
+    _container = new

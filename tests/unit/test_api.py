@@ -1,0 +1,138 @@
+"""The HTTP layer over fakes: validation, envelope, headers, OpenAPI (no AWS, no HTTP)."""
+
+import json
+
+import pytest
+
+from musicboxd import wiring
+from musicboxd.errors import RateLimited, Unavailable
+from musicboxd.services.catalog import AlbumService, SearchService
+from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
+from tools.localstack.apigw import Gateway
+
+ALBUM_ID = make_album().id
+
+
+class FakeContainer:
+    def __init__(self):
+        self.clock = FakeClock()
+        self.cache = MemoryCache(self.clock)
+        self.catalog = FakeCatalog([make_album(), make_album("B" * 22, n_tracks=120, name="Big")])
+        self.search_service = SearchService(self.cache, self.catalog, market="US", ttl_seconds=100, clock=self.clock)
+        self.album_service = AlbumService(
+            self.cache, self.catalog, ttl_seconds=100, negative_ttl_seconds=10, clock=self.clock
+        )
+
+
+@pytest.fixture
+def api(monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Musicboxd")
+    fake = FakeContainer()
+    wiring.set_container(fake)
+    gateway = Gateway()
+
+    def call(path, method="GET"):
+        status, headers, body = gateway.invoke(method, path, {"Host": "localhost"}, b"")
+        return status, headers, json.loads(body) if body and body[:1] in b"{[" else body
+
+    yield call, fake
+    wiring.set_container(None)
+
+
+def assert_envelope(status, body, expected):
+    assert status == expected
+    assert set(body) == {"error"}
+    assert body["error"]["status"] == expected
+    assert isinstance(body["error"]["code"], str) and body["error"]["message"]
+
+
+def test_search_miss_then_hit(api):
+    call, fake = api
+    status, headers, body = call("/search?q=homogenic")
+    assert status == 200 and headers["X-Cache"] == "MISS"
+    assert body["source"] == "spotify" and body["query"] == "homogenic"
+    assert (body["limit"], body["offset"], body["total"]) == (20, 0, 1)
+    album = body["albums"][0]
+    assert set(album) >= {"id", "name", "artists", "artist_name", "release_date", "total_tracks",
+                          "album_type", "image_url", "spotify_url"}
+    status, headers, body = call("/search?q=HOMOGENIC")
+    assert headers["X-Cache"] == "HIT" and body["source"] == "cache"
+    assert len(fake.catalog.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["/search", "/search?q=", "/search?q=%20%20%20", "/search?q=" + "a" * 201, "/search?q=x&limit=0",
+     "/search?q=x&limit=51", "/search?q=x&limit=abc", "/search?q=x&offset=-1", "/search?q=x&offset=1001",
+     "/search?q=%E2%80%8B"],
+)
+def test_bad_search_input_is_a_400_envelope_and_touches_nothing(api, query):
+    call, fake = api
+    status, _, body = call(query)
+    assert_envelope(status, body, 400)
+    assert fake.catalog.calls == [] and fake.cache.writes == 0
+
+
+def test_query_of_200_chars_after_trimming_is_fine(api):
+    call, _ = api
+    status, _, _ = call("/search?q=" + "%20" * 5 + "a" * 200 + "%20" * 5)
+    assert status == 200
+
+
+def test_album_with_every_track(api):
+    call, _ = api
+    status, headers, body = call(f"/albums/{'B' * 22}")
+    assert status == 200 and headers["X-Cache"] == "MISS" and body["source"] == "spotify"
+    assert len(body["tracks"]) == 120
+    assert body["total_duration_ms"] == sum(t["duration_ms"] for t in body["tracks"])
+    status, headers, body = call(f"/albums/{'B' * 22}")
+    assert headers["X-Cache"] == "HIT" and body["source"] == "cache"
+
+
+@pytest.mark.parametrize("album_id", ["short", "a" * 23, "!" * 22, "%C3%A9" * 11])
+def test_bad_album_id_is_400(api, album_id):
+    call, fake = api
+    status, _, body = call(f"/albums/{album_id}")
+    assert_envelope(status, body, 400)
+    assert fake.catalog.calls == []
+
+
+def test_unknown_album_is_404_and_negative_cached(api):
+    call, fake = api
+    for _ in range(2):
+        status, _, body = call(f"/albums/{'Z' * 22}")
+        assert_envelope(status, body, 404)
+    assert fake.catalog.calls == [("album", "Z" * 22)]
+
+
+def test_upstream_rate_limit_is_503_with_retry_after(api):
+    call, fake = api
+    fake.catalog.fail_with = RateLimited(3600, quota=True)
+    status, headers, body = call("/search?q=new")
+    assert_envelope(status, body, 503)
+    assert headers["Retry-After"] == "3600"
+    fake.catalog.fail_with = Unavailable("down")
+    status, headers, body = call(f"/albums/{ALBUM_ID}")
+    assert_envelope(status, body, 503)
+    assert int(headers["Retry-After"]) >= 1
+
+
+def test_unknown_route_and_method(api):
+    call, _ = api
+    status, _, body = call("/nope")
+    assert_envelope(status, body, 404)
+    status, _, body = call("/search?q=x", method="POST")
+    assert_envelope(status, body, 405)
+
+
+def test_health_openapi_docs(api):
+    call, _ = api
+    assert call("/health")[:3:2] == (200, {"status": "ok"})
+    status, _, spec = call("/openapi.json")
+    assert status == 200 and spec["openapi"].startswith("3.")
+    assert {"/search", "/albums/{id}", "/health"} <= set(spec["paths"])
+    params = {p["name"]: p for p in spec["paths"]["/search"]["get"]["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 50
+    status, headers, html = call("/docs")
+    assert status == 200 and b"swagger" in html.lower()

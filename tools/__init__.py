@@ -1,0 +1,1 @@
+"""Developer tools (local stack, emulator, benchmarks): never shipped to Lambda."""

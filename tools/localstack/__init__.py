@@ -1,0 +1,1 @@
+"""The local stack: moto (DynamoDB + SSM), the Spotify emulator and an API Gateway emulation."""
