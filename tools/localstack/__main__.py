@@ -1,0 +1,41 @@
+"""``make run``: the whole stack in the foreground; Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from tools.localstack.stack import STACK_FILE, LocalStack
+
+
+def main() -> int:
+    stack = LocalStack(
+        api_port=int(os.environ.get("API_PORT", "3000")),
+        emulator_port=int(os.environ.get("EMULATOR_PORT", "8790")),
+        moto_port=int(os.environ.get("MOTO_PORT", "0")),
+    )
+    stack.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"moto (DynamoDB + SSM): {stack.moto_url}")
+    if stack.emulator is not None:
+        print(f"Spotify emulator:      {stack.emulator_url}")
+    else:
+        print(f"Spotify:               {os.environ.get('SPOTIFY_API_URL', 'https://api.spotify.com/v1')}")
+    print(f"stack file:            {STACK_FILE}")
+    print(f"started in {stack.startup_seconds:.1f}s")
+    print(f"API ready: {stack.api_url}   (try: curl '{stack.api_url}/search?q=love')", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping...", file=sys.stderr)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

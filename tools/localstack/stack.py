@@ -1,0 +1,142 @@
+"""Bring up the whole stack on 127.0.0.1: moto (DynamoDB + SSM), Spotify emulator, API.
+
+Used by ``make run`` (``python -m tools.localstack``) and by the e2e tests, so both run the
+same thing. Spotify endpoint choice:
+
+1. ``SPOTIFY_API_URL`` set: use exactly that (with ``SPOTIFY_ACCOUNTS_URL`` and credentials);
+2. real ``SPOTIFY_CLIENT_ID``/``SPOTIFY_CLIENT_SECRET`` set: real Spotify;
+3. otherwise: start the emulator and point Spotify, MusicBrainz and Cover Art at it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.localstack.apigw import Gateway, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_FILE = ROOT / ".local" / "stack.json"
+
+LOCAL_DEFAULTS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "TABLE_NAME": "musicboxd-local",
+    "TOKEN_PARAMETER": "/musicboxd/local/spotify/token",
+    "POWERTOOLS_SERVICE_NAME": "musicboxd-local",
+    "POWERTOOLS_METRICS_NAMESPACE": "Musicboxd",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    moto_port: int = 0
+    emulator_port: int = 0
+    emulator_options: dict[str, Any] = field(default_factory=dict)
+    write_stack_file: bool = True
+    env: dict[str, str] = field(default_factory=dict)  # what we set, for the record
+
+    def start(self) -> LocalStack:
+        started = time.perf_counter()
+        for key, value in LOCAL_DEFAULTS.items():
+            self._setdefault(key, value)
+        self._start_moto()
+        self._start_spotify()
+        self._reset_process_state()
+        self._create_resources()
+        self.gateway = Gateway()
+        self.api_server = serve(self.gateway, self.host, self.api_port)
+        self.api_url = f"http://{self.host}:{self.api_server.server_address[1]}"
+        if self.write_stack_file:
+            STACK_FILE.parent.mkdir(exist_ok=True)
+            STACK_FILE.write_text(json.dumps(self.describe(), indent=2) + "\n")
+        self.startup_seconds = time.perf_counter() - started
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "api_url": self.api_url,
+            "moto_url": self.moto_url,
+            "emulator_url": getattr(self, "emulator_url", None),
+            "spotify_api_url": os.environ.get("SPOTIFY_API_URL"),
+            "env": {k: v for k, v in self.env.items() if "SECRET" not in k},
+        }
+
+    def stop(self) -> None:
+        for name in ("api_server",):
+            server = getattr(self, name, None)
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        if getattr(self, "emulator", None) is not None:
+            self.emulator.stop()
+        if getattr(self, "moto", None) is not None:
+            self.moto.stop()
+        self._reset_process_state()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- pieces
+
+    def _setdefault(self, key: str, value: str) -> None:
+        if not os.environ.get(key):
+            os.environ[key] = value
+            self.env[key] = value
+
+    def _set(self, key: str, value: str) -> None:
+        os.environ[key] = value
+        self.env[key] = value
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        self._set("DYNAMODB_ENDPOINT_URL", self.moto_url)
+        self._set("SSM_ENDPOINT_URL", self.moto_url)
+
+    def _start_spotify(self) -> None:
+        self.emulator = None
+        if os.environ.get("SPOTIFY_API_URL"):
+            return  # an explicitly configured endpoint
+        if os.environ.get("SPOTIFY_CLIENT_ID") and os.environ.get("SPOTIFY_CLIENT_SECRET"):
+            return  # real credentials: real Spotify (config defaults)
+        from tools.emulator.server import start_emulator
+
+        self.emulator = start_emulator(port=self.emulator_port, host=self.host, **self.emulator_options)
+        self.emulator_url = self.emulator.url
+        self._set("SPOTIFY_API_URL", f"{self.emulator_url}/v1")
+        self._set("SPOTIFY_ACCOUNTS_URL", f"{self.emulator_url}/api/token")
+        self._set("SPOTIFY_CLIENT_ID", "local-client")
+        self._set("SPOTIFY_CLIENT_SECRET", "local-secret")
+        self._setdefault("MUSICBRAINZ_URL", self.emulator_url)
+        self._setdefault("COVERART_URL", self.emulator_url)
+
+    @staticmethod
+    def _reset_process_state() -> None:
+        from musicboxd import config, wiring
+
+        config.settings.cache_clear()
+        wiring.set_container(None)
+
+    def _create_resources(self) -> None:
+        from musicboxd.adapters.dynamo import create_table
+        from musicboxd.wiring import container
+
+        create_table(container().model)
