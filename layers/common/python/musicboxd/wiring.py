@@ -80,8 +80,88 @@ class Container:
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
         return TokenProvider(fetch, store, lease=DynamoLease(self.model))
 
+    # -- resilience (issue 7): shared budgets + circuits, fallbacks
+
+    @cached_property
+    def dynamodb_client(self):
+        from musicboxd.adapters.rate_budget import dynamodb_client
+
+        return dynamodb_client(self.settings.aws_region, self.settings.dynamodb_endpoint_url)
+
+    @cached_property
+    def spotify_budget(self):
+        """App-wide Spotify budget + 429 circuit (populate/cleanup: ``acquire(interactive=False)``)."""
+        from musicboxd.adapters.rate_budget import DynamoBudgetStore
+        from musicboxd.services.budget import SharedBudget
+
+        s = self.settings
+        store = DynamoBudgetStore(
+            self.dynamodb_client,
+            s.table_name,
+            name="spotify",
+            limit=s.rate_limit_per_window,
+            window_seconds=s.rate_window_seconds,
+            slice_seconds=s.rate_slice_seconds,
+            background_fraction=s.background_rate_fraction,
+        )
+        return SharedBudget(
+            store,
+            name="spotify",
+            local_limit=s.local_rate_limit or max(1, s.rate_limit_per_window // 10),
+            window_seconds=s.rate_window_seconds,
+            quota_close_seconds=s.quota_close_seconds,
+        )
+
+    @cached_property
+    def musicbrainz_budget(self):
+        """1 request/s for the whole app (MusicBrainz's rule), same item scheme."""
+        from musicboxd.adapters.rate_budget import DynamoBudgetStore
+        from musicboxd.services.budget import SharedBudget
+
+        store = DynamoBudgetStore(
+            self.dynamodb_client, self.settings.table_name, name="musicbrainz", limit=1, window_seconds=1,
+            slice_seconds=0.5,
+        )
+        return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)
+
+    @cached_property
+    def musicbrainz(self):
+        from musicboxd.adapters.musicbrainz import MusicBrainzCatalog
+
+        s = self.settings
+        return MusicBrainzCatalog(
+            s.musicbrainz_url,
+            s.coverart_url,
+            s.musicbrainz_user_agent,
+            self.http,
+            deadline=deadline.current,
+            budget=self.musicbrainz_budget,
+            on_rate_limited=self.musicbrainz_budget.on_rate_limited,
+            timeout_seconds=s.http_timeout_seconds,
+        )
+
+    @cached_property
+    def cache_only(self):
+        from musicboxd.services.fallbacks import CacheOnlySearch
+
+        return CacheOnlySearch(
+            lambda n: self.cache.scan_albums(max_items=n), max_items=self.settings.cache_only_max_items
+        )
+
+    def search_fallbacks(self):
+        """Tried in order after the stale cache; built lazily (a cache hit imports no httpx)."""
+        from musicboxd.services.catalog import SearchFallback
+
+        fallbacks = []
+        if self.settings.musicbrainz_enabled:
+            fallbacks.append(SearchFallback("musicbrainz", lambda q, lim, off: self.musicbrainz.search(q, lim, off)))
+        fallbacks.append(SearchFallback("cache-only", lambda q, lim, off: self.cache_only.search(q, lim, off)))
+        return fallbacks
+
     def _observe(self, endpoint: str, status: int, seconds: float) -> None:
         from musicboxd import telemetry as m
+
+        self.spotify_budget.observe(status)
 
         self.telemetry.count(m.SPOTIFY_CALLS)
         self.telemetry.count(m.SPOTIFY_LATENCY_MS, seconds * 1000)
@@ -101,6 +181,8 @@ class Container:
             self.tokens.invalidate,
             deadline=deadline.current,
             observe=self._observe,
+            budget=self.spotify_budget,
+            on_rate_limited=self.spotify_budget.on_rate_limited,
         )
 
     @cached_property
@@ -113,6 +195,7 @@ class Container:
             market=self.settings.spotify_market,
             ttl_seconds=self.settings.search_ttl_seconds,
             telemetry=self.telemetry,
+            fallbacks=self.search_fallbacks(),
         )
 
     @cached_property

@@ -166,6 +166,24 @@ class DynamoCache:
         )
         self._write(item.save)
 
+    # -- cache-only search (last resort when every upstream failed)
+
+    def scan_albums(self, *, max_items: int, page_size: int = 100):
+        """Cached album summaries (GSI ``by_kind_expiry``, latest expiry first, stale included).
+
+        A generator: the caller stops it when its time is up. DynamoDB failures raise
+        CacheUnavailable.
+        """
+        try:
+            results = self.model.by_kind.query(
+                KIND_ALBUM, scan_index_forward=False, limit=max_items, page_size=page_size
+            )
+            for item in results:
+                if item.data:
+                    yield Album.model_validate(_unpack(item.data)).summary()
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
     # -- plumbing
 
     def _get(self, pk: str, sk: str):

@@ -7,6 +7,7 @@ No AWS or HTTP imports: everything outside comes in through ports.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ T = TypeVar("T")
 DEGRADABLE = (RateLimited, Unavailable)
 
 HIT, MISS, STALE = "HIT", "MISS", "STALE"
+
+FALLBACK_METRICS = {"musicbrainz": m.FALLBACK_MUSICBRAINZ, "cache-only": m.FALLBACK_CACHE_ONLY}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,8 +108,13 @@ class SearchService:
                 self._telemetry.count(m.CACHE_HIT_STALE)
                 return Answer(cached.page, "stale", STALE)
             for fallback in self._fallbacks:
-                found = fallback.search(normalized, limit, offset)
+                try:
+                    found = fallback.search(normalized, limit, offset)
+                except Exception:  # a broken fallback must not hide the real failure
+                    logger.exception("search fallback %s failed", fallback.source)
+                    continue
                 if found is not None:
+                    self._telemetry.count(FALLBACK_METRICS.get(fallback.source, m.FALLBACK_CACHE_ONLY))
                     return Answer(found, fallback.source, MISS)
             raise
         self._cache.call(self._cache.cache.put_search, key, page, ttl_seconds=self._ttl)
