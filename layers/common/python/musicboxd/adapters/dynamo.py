@@ -73,7 +73,7 @@ def make_model(settings: Settings) -> type[Model]:
             billing_mode = "PAY_PER_REQUEST"
             connect_timeout_seconds = 1
             read_timeout_seconds = 2
-            max_retry_attempts = 2
+            max_retry_attempts = 1  # on the request path: fail fast, the services carry on without it
 
         pk = UnicodeAttribute(hash_key=True)
         sk = UnicodeAttribute(range_key=True)

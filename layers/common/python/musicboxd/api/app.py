@@ -91,9 +91,12 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
-        path = app.current_event.path
+        path, method = app.current_event.path, app.current_event.http_method
+        if any(rx.match(path) and m == method for m, rx in _KNOWN):
+            # API Gateway routed it here, but a path parameter holds characters no route accepts.
+            return error_response(400, "bad_request", "invalid path parameter")
         if any(rx.match(path) for _, rx in _KNOWN):
-            return error_response(405, "method_not_allowed", f"{app.current_event.http_method} is not allowed here")
+            return error_response(405, "method_not_allowed", f"{method} is not allowed here")
         return error_response(404, "not_found", f"no route for {path}")
 
     @app.exception_handler(Exception)

@@ -53,18 +53,30 @@ def search_key(market: str, normalized_query: str, *, offset: int, limit: int) -
 
 
 class _CacheGuard:
-    """Cache calls that never fail a request: a broken cache is treated as empty."""
+    """Cache calls that never fail a request: a broken cache is treated as empty.
 
-    def __init__(self, cache: AlbumCache, telemetry: Telemetry):
+    After a failure (DynamoDB throttled or down) the cache is skipped for ``cooldown_seconds``,
+    so requests answer from the upstream at once instead of each paying DynamoDB's retries.
+    """
+
+    def __init__(self, cache: AlbumCache, telemetry: Telemetry, *, cooldown_seconds: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.cache = cache
         self.telemetry = telemetry
         self.failures = 0
+        self._cooldown = cooldown_seconds
+        self._monotonic = monotonic
+        self._skip_until = 0.0
 
     def call(self, fn: Callable[..., T], *args, **kwargs) -> T | None:
+        if self._monotonic() < self._skip_until:
+            return None
         try:
             return fn(*args, **kwargs)
-        except CacheUnavailable:
+        except CacheUnavailable as exc:
             self.failures += 1
+            self._skip_until = self._monotonic() + self._cooldown
+            logger.warning("cache unavailable, serving without it for %.0f s: %s", self._cooldown, exc)
             return None
 
 
