@@ -31,3 +31,10 @@ lint: venv ## ruff
 
 run: venv ## whole stack on 127.0.0.1: moto (DynamoDB+SSM), Spotify emulator, API on :3000 (API_PORT)
 	$(BIN)/python -m tools.localstack
+
+.PHONY: test-resilience
+RESILIENCE_TESTS := tests/unit/test_budget.py tests/unit/test_fallbacks.py tests/unit/test_properties.py \
+	tests/integration/test_rate_budget.py tests/integration/test_cache_only.py tests/e2e/test_resilience_faults.py \
+	tests/e2e/test_resilience_fuzz.py tests/e2e/test_resilience_load.py
+test-resilience: venv ## budget, circuit, fallbacks, fault injection, fuzzing, load (also part of make test)
+	$(BIN)/pytest $(RESILIENCE_TESTS)

@@ -114,12 +114,16 @@ class Container:
 
     @cached_property
     def musicbrainz_budget(self):
-        """1 request/s for the whole app (MusicBrainz's rule), same item scheme."""
+        """At most 1 request/s for the whole app (MusicBrainz's rule), same item scheme.
+
+        One call per 4 half-second slices: consecutive calls are >= 1.5 s apart, so network
+        jitter can never make two of them look closer than 1 s to MusicBrainz.
+        """
         from musicboxd.adapters.rate_budget import DynamoBudgetStore
         from musicboxd.services.budget import SharedBudget
 
         store = DynamoBudgetStore(
-            self.dynamodb_client, self.settings.table_name, name="musicbrainz", limit=1, window_seconds=1,
+            self.dynamodb_client, self.settings.table_name, name="musicbrainz", limit=1, window_seconds=1.1,
             slice_seconds=0.5,
         )
         return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)
