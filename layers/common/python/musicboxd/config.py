@@ -69,6 +69,13 @@ class Settings:
     rate_window_seconds: int = 30
     populate_call_budget: int = 500
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
+    # populate (weekly) / cleanup (daily) / usage analytics
+    populate_sources: tuple[str, ...] = ("demand", "new_releases", "playlists")
+    populate_period_seconds: int = 7 * DAY  # an album fresh for longer than this is skipped
+    populate_max_per_source: int = 200  # candidate albums per source and run
+    populate_top_queries: int = 20  # demand: most-asked queries searched again per run
+    cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
+    usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
 
     @property
     def search_page_cap(self) -> int:
@@ -115,6 +122,14 @@ class Settings:
             populate_playlists=tuple(
                 p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
             ),
+            populate_sources=tuple(
+                p.strip() for p in e.get("POPULATE_SOURCES", ",".join(d.populate_sources)).split(",") if p.strip()
+            ),
+            populate_period_seconds=_int(e, "POPULATE_PERIOD_SECONDS", d.populate_period_seconds),
+            populate_max_per_source=_int(e, "POPULATE_MAX_PER_SOURCE", d.populate_max_per_source),
+            populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
+            cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
+            usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
         )
 
 

@@ -19,6 +19,7 @@ from musicboxd.normalize import normalize_query
 from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource
 from musicboxd.services.singleflight import SingleFlight
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
+from musicboxd.services.usage import DemandRecorder, NullDemand
 
 T = TypeVar("T")
 
@@ -74,8 +75,10 @@ class SearchService:
         telemetry: Telemetry | None = None,
         fallbacks: Sequence[SearchFallback] = (),
         clock: Callable[[], float] = time.time,
+        demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
+        self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
         self._market = market
@@ -88,6 +91,7 @@ class SearchService:
         normalized = normalize_query(query)
         if not normalized:
             raise ValueError("query is empty after normalization")
+        self._demand.record_query(normalized)
         key = search_key(self._market, normalized, offset=offset, limit=limit)
         cached = self._cache.call(self._cache.cache.get_search, key)
         if cached is not None and cached.fresh(self._clock()):
@@ -121,8 +125,10 @@ class AlbumService:
         negative_ttl_seconds: int,
         telemetry: Telemetry | None = None,
         clock: Callable[[], float] = time.time,
+        demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
+        self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
         self._ttl = ttl_seconds
@@ -131,6 +137,7 @@ class AlbumService:
         self._flight = SingleFlight()
 
     def get(self, album_id: str) -> Answer[Album]:
+        self._demand.record_album(album_id)
         cached = self._cache.call(self._cache.cache.get_album, album_id)
         if cached is not None and cached.fresh(self._clock()):
             if cached.album is None:
