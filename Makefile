@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test lint run
+.PHONY: help venv test lint populate cleanup run
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
@@ -28,6 +28,12 @@ test: venv ## run every test suite (unit, integration, infra, e2e)
 
 lint: venv ## ruff
 	$(BIN)/ruff check .
+
+populate: venv ## run the populate job once against make run's stack (BUDGET=, SOURCES=, ARGS=)
+	$(BIN)/python -m tools.jobs populate $(if $(BUDGET),--budget $(BUDGET)) $(if $(SOURCES),--sources $(SOURCES)) $(ARGS)
+
+cleanup: venv ## run the cleanup job once against make run's stack
+	$(BIN)/python -m tools.jobs cleanup $(ARGS)
 
 run: venv ## whole stack on 127.0.0.1: moto (DynamoDB+SSM), Spotify emulator, API on :3000 (API_PORT)
 	$(BIN)/python -m tools.localstack

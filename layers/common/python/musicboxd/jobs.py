@@ -17,6 +17,13 @@ from musicboxd.services.populate import CallCounter, PopulateOptions, PopulateRe
 from musicboxd.wiring import Container, container
 
 Log = Callable[[str, dict[str, Any]], None]
+_progress_hook: Callable[[Progress], None] | None = None
+
+
+def set_progress_hook(hook: Callable[[Progress], None] | None) -> None:
+    """Local runs (``make populate``) watch progress through this; Lambda never sets it."""
+    global _progress_hook
+    _progress_hook = hook
 
 
 def overrides(event: Any) -> dict[str, Any]:
@@ -92,6 +99,7 @@ def run_populate(
     from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints
 
     c = c or container()
+    progress = progress or _progress_hook
     options = populate_options(c, event)
     remaining = _remaining(context)
     deadline.begin(math.inf, context)  # HTTP calls never outlive the invocation
