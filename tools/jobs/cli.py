@@ -24,6 +24,7 @@ def load_stack_env(path: Path = STACK_FILE) -> dict[str, str]:
         raise SystemExit(f"{path} not found: start the stack first (make run)")
     stack = json.loads(path.read_text())
     env = dict(stack.get("env") or {})
+    env.setdefault("AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY") or "local")  # not in the file
     if stack.get("emulator_url"):
         env.setdefault("SPOTIFY_CLIENT_ID", "local-client")
         env.setdefault("SPOTIFY_CLIENT_SECRET", "local-secret")

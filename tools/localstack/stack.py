@@ -130,6 +130,7 @@ class LocalStack:
         self._set("SPOTIFY_CLIENT_ID", "local-client")
         self._set("SPOTIFY_CLIENT_SECRET", "local-secret")
         self._setdefault("MUSICBRAINZ_URL", self.emulator_url)
+        self._setdefault("POPULATE_PLAYLISTS", _emulator_playlists(self.emulator_url))
         self._setdefault("COVERART_URL", self.emulator_url)
 
     @staticmethod
@@ -171,3 +172,15 @@ def start_populate(budget: int):
     thread = threading.Thread(target=run, name="populate-on-start", daemon=True)
     thread.start()
     return thread
+
+
+def _emulator_playlists(emulator_url: str, n: int = 4) -> str:
+    """A few of the emulator's seeded public playlists, for populate's playlist source."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{emulator_url}/_emulator/catalog/sample", timeout=5) as response:
+            sample = json.loads(response.read())
+        return ",".join(p["id"] for p in sample.get("playlists", [])[:n])
+    except (OSError, ValueError, KeyError):
+        return ""

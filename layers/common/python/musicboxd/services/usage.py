@@ -156,14 +156,15 @@ class UsageRecorder:
 
 
 class FanoutTelemetry:
-    """Telemetry port that forwards every count to several targets."""
+    """Telemetry port that forwards every count to several targets; a failing target is skipped."""
 
     def __init__(self, *targets: Any):
         self.targets = targets
 
     def count(self, name: str, value: float = 1) -> None:
         for target in self.targets:
-            target.count(name, value)
+            with contextlib.suppress(Exception):  # metrics never fail a request (e.g. no namespace set)
+                target.count(name, value)
 
 
 # ----------------------------------------------------------------------------- reading
