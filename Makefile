@@ -28,3 +28,7 @@ test: venv ## run every test suite (unit, integration, infra, e2e)
 
 lint: venv ## ruff
 	$(BIN)/ruff check .
+
+.PHONY: emulator
+emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
+	EMULATOR_HOST=$${EMULATOR_HOST:-127.0.0.1} EMULATOR_PORT=$${EMULATOR_PORT:-8790} $(BIN)/python -m tools.emulator
