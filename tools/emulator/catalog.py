@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_SEED = 2026
 ARTIST_COUNT = 5_000
 ALBUM_COUNT = 20_000
@@ -850,7 +850,7 @@ def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
 
         # a few giant releases (60-200 tracks) and multi-disc albums
         discs = 1
-        if artist_index and rng.random() < 0.004:
+        if artist_index and rng.random() < 0.004 and variant_of is None:
             total = rng.randint(60, 200)
             album_type, mb_type = "compilation", "Album"
             name = rng.choice(_BIG_TITLES).format(n=rng.randint(1, 4))
@@ -986,14 +986,17 @@ CACHE_THRESHOLD_S = 1.5
 
 
 def _cache_path(seed: int) -> Path:
-    return CACHE_DIR / f"catalog-seed{seed}-v{GENERATOR_VERSION}.pickle"
+    """Keyed by seed, GENERATOR_VERSION and the generator source hash (a forgotten bump is harmless)."""
+    source = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+    return CACHE_DIR / f"catalog-seed{seed}-v{GENERATOR_VERSION}-{source}.pickle"
 
 
 def load_catalog(seed: int | None = None, *, use_disk_cache: bool | None = None) -> Catalog:
     """Return the catalog for ``seed`` (default: ``EMULATOR_SEED`` or 2026), memoized per process.
 
     Generation that takes longer than ``CACHE_THRESHOLD_S`` is cached on disk under
-    ``.emulator-cache/`` (keyed by seed and ``GENERATOR_VERSION``); set ``EMULATOR_NO_CACHE=1`` to skip.
+    ``.emulator-cache/`` (keyed by seed, ``GENERATOR_VERSION`` and the generator's source hash); set
+    ``EMULATOR_NO_CACHE=1`` to skip it.
     """
     if seed is None:
         seed = int(os.environ.get("EMULATOR_SEED") or DEFAULT_SEED)

@@ -92,12 +92,22 @@ def normalized(text: str) -> str:
 
 def index_tokens(text: str) -> set[str]:
     tokens: set[str] = set()
+    cjk_joined: list[str] = []  # consecutive CJK runs, joined: "记者 也是" also indexes "者也"
+
+    def flush() -> None:
+        if cjk_joined:
+            joined = "".join(cjk_joined)
+            tokens.update(joined)
+            tokens.update(joined[i : i + 2] for i in range(len(joined) - 1))
+            cjk_joined.clear()
+
     for run in _runs(fold(text)):
         if is_cjk(run[0]):
-            tokens.update(run)
-            tokens.update(run[i : i + 2] for i in range(len(run) - 1))
+            cjk_joined.append(run)
         else:
+            flush()
             tokens.add(run)
+    flush()
     return tokens
 
 

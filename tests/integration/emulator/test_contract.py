@@ -148,7 +148,7 @@ def test_v1_requires_a_valid_bearer(http, header):
         assert resp.json() == {"error": {"status": 401, "message": "Invalid access token"}}
 
 
-# -- Spotify endpoints, both modes ------------------------------------------------------------------------
+# -- Spotify endpoints, both modes ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -310,7 +310,7 @@ def test_extended_limits_and_batch_cap(api, catalog, extended):
     validate_response(resp)
 
 
-# -- MusicBrainz and Cover Art Archive ------------------------------------------------------------
+# -- MusicBrainz and Cover Art Archive --------------------------------------------------------------
 
 
 def test_musicbrainz_release_group_search_shape(http, catalog):
