@@ -15,6 +15,8 @@ import math
 import os
 import re
 import secrets
+import signal
+import socket
 import sys
 import threading
 import time
@@ -525,6 +527,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("emulator: " + (format % args) + "\n")
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:  # noqa: N802
         self._dispatch("GET")
 
@@ -562,9 +568,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.end_headers()
+        # headers and body in one write (no Nagle/delayed-ACK stall on keep-alive connections)
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(payload)
+            self._headers_buffer.append(payload)
+        self.flush_headers()
 
     @property
     def base(self) -> str:
@@ -1152,6 +1160,13 @@ def main(argv: list[str] | None = None) -> int:
     handle = start_emulator(
         args.port, args.host, seed=args.seed, quiet=False, verbose=args.verbose, **overrides
     )
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and `kill` both stop it cleanly (also when started in the background, where SIGINT is ignored)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while handle.thread.is_alive():
             handle.thread.join(0.5)
