@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import collections
+import os
 import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,7 @@ from tools.emulator.catalog import ALBUM_COUNT, ARTIST_COUNT, generate_catalog, 
 from tools.emulator.search import is_cjk
 
 SEED = 2026
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +25,17 @@ def catalog():
 
 
 def test_same_seed_gives_a_byte_identical_catalog(catalog):
-    fresh = generate_catalog(SEED)  # bypasses the in-process memo and the disk cache
-    assert fresh is not catalog
-    assert fresh.canonical_json(tracks_every=0) == catalog.canonical_json(tracks_every=0)
-    assert fresh.fingerprint(tracks_every=40) == catalog.fingerprint(tracks_every=40)
+    """A fresh generation in another process (other hash seed, no memo, no disk cache) is identical."""
+    code = (
+        "from tools.emulator.catalog import generate_catalog; "
+        f"print(generate_catalog({SEED}).fingerprint(tracks_every=40))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "EMULATOR_NO_CACHE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == catalog.fingerprint(tracks_every=40)
 
 
 def test_different_seed_gives_a_different_catalog(catalog):
@@ -125,3 +137,27 @@ def test_lookups(catalog):
     assert catalog.artist(artist.id) is artist and album.index in artist.albums
     assert catalog.playlist(catalog.playlists[0].id) is catalog.playlists[0]
     assert catalog.album("0000000000000000000000") is None
+
+
+def test_config_from_env():
+    import datetime as dt
+
+    from tools.emulator.server import Config, config_from_env
+
+    assert config_from_env({}).mode == "development"
+    cfg = config_from_env(
+        {
+            "EMULATOR_MODE": "extended",
+            "EMULATOR_RATE_LIMIT": "150",
+            "EMULATOR_LATENCY_MS": "25",
+            "EMULATOR_TOKEN_TTL": "60",
+            "EMULATOR_CLIENT_ID": "id",
+            "EMULATOR_CLIENT_SECRET": "secret",
+            "EMULATOR_TODAY": "2026-12-24",
+            "EMULATOR_MUSICBRAINZ_RPS": "0",
+        }
+    )
+    assert cfg == Config("extended", 150, 25, 60, "id", "secret", 0.0, dt.date(2026, 12, 24))
+    assert config_from_env({"EMULATOR_RATE_LIMIT": "off"}).rate_limit is None
+    with pytest.raises(ValueError):
+        config_from_env({"EMULATOR_MODE": "production"})
