@@ -1111,11 +1111,11 @@ def start_emulator(
     host: str = "127.0.0.1",
     *,
     seed: int | None = None,
-    quiet: bool = True,
+    quiet: bool = False,
     verbose: bool = False,
     **overrides: Any,
 ) -> EmulatorHandle:
-    """Start the emulator in a background thread and return its handle.
+    """Start the emulator in a background thread and return its handle (prints the banner unless quiet).
 
     ``overrides`` are Config fields (``mode``, ``rate_limit``, ``latency_ms``, ``token_ttl``,
     ``client_id``, ``client_secret``, ``musicbrainz_rps``, ``today``); anything not given comes from

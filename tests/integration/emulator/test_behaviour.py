@@ -265,6 +265,20 @@ def test_rolling_rate_window(api, http):
     assert api.get("/v1/search", params={"q": "love", "type": "album"}).status_code == 200
 
 
+def test_rate_window_is_exact_under_concurrency(api, http):
+    from concurrent.futures import ThreadPoolExecutor
+
+    set_config(http, rate_limit=10)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(
+            pool.map(
+                lambda _: api.get("/v1/search", params={"q": "love", "type": "album"}).status_code, range(24)
+            )
+        )
+    assert sorted(codes) == [200] * 10 + [429] * 14
+    assert stats(http)["by_endpoint"]["search"] == {"200": 10, "429": 14}
+
+
 def test_expired_token(http):
     set_config(http, token_ttl=1)
     tok = http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("a", "b")).json()
