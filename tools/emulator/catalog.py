@@ -816,6 +816,9 @@ def load_catalog(seed: int | None = None, *, use_disk_cache: bool | None = None)
                 with tmp.open("wb") as fh:
                     pickle.dump(catalog, fh, protocol=pickle.HIGHEST_PROTOCOL)
                 tmp.replace(path)
+                for stale in CACHE_DIR.glob(f"catalog-seed{seed}-*.pickle"):
+                    if stale != path:
+                        stale.unlink(missing_ok=True)
             except OSError:
                 pass
     _MEMO[seed] = catalog
