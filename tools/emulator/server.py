@@ -229,7 +229,7 @@ class EmulatorState:
         self.reset()
 
     def reset(self) -> None:
-        with getattr(self, "lock", threading.Lock()):
+        with self.lock:
             self.config = self.startup_config
             self.total = 0
             self.by_endpoint: dict[str, dict[str, int]] = {k: {} for k in ENDPOINT_KEYS}
@@ -1085,7 +1085,7 @@ class EmulatorHandle:
         self.stop()
 
 
-_OVERRIDE_KEYS = {f for f in Config.__dataclass_fields__}
+_OVERRIDE_KEYS = set(Config.__dataclass_fields__)
 
 
 def build_state(
