@@ -31,3 +31,7 @@ lint: venv ## ruff
 
 run: venv ## whole stack on 127.0.0.1: moto (DynamoDB+SSM), Spotify emulator, API on :3000 (API_PORT)
 	$(BIN)/python -m tools.localstack
+
+.PHONY: emulator
+emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
+	EMULATOR_HOST=$${EMULATOR_HOST:-127.0.0.1} EMULATOR_PORT=$${EMULATOR_PORT:-8790} $(BIN)/python -m tools.emulator
