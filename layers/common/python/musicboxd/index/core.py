@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from musicboxd.index.text import index_tokens, query_terms, words
 from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 
-FORMAT = 1
+FORMAT = 2
 
 # Match quality of an album for a whole query, best first. The ladder follows how Spotify
 # orders album search results (exact title, then titles that start with the query, then the
@@ -86,8 +86,14 @@ def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
     return score
 
 
+# Per-album columns. "artists" holds positions in the shared artist table (id, name, folded
+# name); "title_w" the folded title, so a load never folds again; "artist_name" and
+# "spotify_url" are null when they are the usual derived values, "image_url" drops Spotify's
+# image prefix: all to keep the artifact small.
 _COLUMNS = ("id", "name", "artists", "artist_name", "release_date", "release_date_precision",
-            "album_type", "total_tracks", "image_url", "spotify_url", "score")  # fmt: skip
+            "album_type", "total_tracks", "image_url", "spotify_url", "score", "title_w")  # fmt: skip
+_IMAGE_PREFIX = "https://i.scdn.co/image/"
+_ALBUM_URL = "https://open.spotify.com/album/"
 
 
 @dataclass
@@ -104,6 +110,7 @@ class Tier1Index:
     version: str = ""
     built_at: float = 0.0
     cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLUMNS})
+    artists: list[list[str]] = field(default_factory=list)  # [id, name, folded name]
 
     # -- building and (de)serialization ------------------------------------------------------
 
@@ -118,24 +125,40 @@ class Tier1Index:
         ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))
         idx = cls(version=version, built_at=built_at)
         c = idx.cols
+        artist_pos: dict[tuple[str, str], int] = {}
         for score, a in ranked:
             s = a.summary
+            refs = []
+            for r in s.artists:
+                pos = artist_pos.get((r.id, r.name))
+                if pos is None:
+                    pos = artist_pos[(r.id, r.name)] = len(idx.artists)
+                    idx.artists.append([r.id, r.name, words(r.name)])
+                refs.append(pos)
+            joined = ", ".join(r.name for r in s.artists)
+            image = s.image_url
+            if image and image.startswith(_IMAGE_PREFIX):
+                image = image[len(_IMAGE_PREFIX) :]
+            elif image:
+                image = "=" + image  # stored verbatim
             c["id"].append(s.id)
             c["name"].append(s.name)
-            c["artists"].append([[r.id, r.name] for r in s.artists])
-            c["artist_name"].append(s.artist_name)
+            c["artists"].append(refs)
+            c["artist_name"].append(None if s.artist_name == joined else s.artist_name)
             c["release_date"].append(s.release_date)
             c["release_date_precision"].append(s.release_date_precision)
             c["album_type"].append(s.album_type)
             c["total_tracks"].append(s.total_tracks)
-            c["image_url"].append(s.image_url)
-            c["spotify_url"].append(s.spotify_url)
+            c["image_url"].append(image)
+            c["spotify_url"].append(None if s.spotify_url == _ALBUM_URL + s.id else s.spotify_url or "")
             c["score"].append(round(score, 2))
+            c["title_w"].append(words(s.name))
         idx._prepare()
         return idx
 
     def dumps(self) -> bytes:
-        doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "cols": self.cols}
+        doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
+               "cols": self.cols}  # fmt: skip
         return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
 
     @classmethod
@@ -143,7 +166,7 @@ class Tier1Index:
         doc = json.loads(zlib.decompress(blob))
         if doc.get("format") != FORMAT:
             raise ValueError(f"unsupported index format {doc.get('format')!r}")
-        idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"])
+        idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"])
         idx._prepare()
         return idx
 
@@ -153,33 +176,34 @@ class Tier1Index:
     def _prepare(self) -> None:
         """Folded names, postings (ascending = rank order), sorted vocabulary, artists."""
         n = len(self)
-        self.title_w: list[str] = [words(t) for t in self.cols["name"]]
+        self.title_w: list[str] = self.cols["title_w"]
         self.artist_each_w: list[tuple[str, ...]] = []
         self.artist_w: list[str] = []
         self.title_tok: list[frozenset[str]] = []
         self.artist_tok: list[frozenset[str]] = []
         post: dict[str, list[int]] = {}
-        artist_cache: dict[str, tuple[str, frozenset[str]]] = {}
+        artist_tokens = [frozenset(index_tokens(w)) for _, _, w in self.artists]
         # artist id -> [name, folded words, best album position]
         self.artist_info: dict[str, list] = {}
         artist_post: dict[str, list[str]] = {}
+        c = self.cols
+        self.image: list[str | None] = [
+            None if not u else (u[1:] if u[0] == "=" else _IMAGE_PREFIX + u) for u in c["image_url"]
+        ]
         for i in range(n):
             tt = frozenset(index_tokens(self.title_w[i]))
             each = []
-            atoks: set[str] = set()
-            for aid, aname in self.cols["artists"][i]:
-                cached = artist_cache.get(aname)
-                if cached is None:
-                    w = words(aname)
-                    cached = artist_cache[aname] = (w, frozenset(index_tokens(w)))
-                each.append(cached[0])
-                atoks |= cached[1]
+            atoks: frozenset[str] = frozenset()
+            for pos in c["artists"][i]:
+                aid, aname, w = self.artists[pos]
+                each.append(w)
+                atoks = atoks | artist_tokens[pos] if atoks else artist_tokens[pos]
                 if aid not in self.artist_info:
-                    self.artist_info[aid] = [aname, cached[0], i]
-                    for t in cached[1]:
+                    self.artist_info[aid] = [aname, w, i]
+                    for t in artist_tokens[pos]:
                         artist_post.setdefault(t, []).append(aid)
             self.title_tok.append(tt)
-            self.artist_tok.append(frozenset(atoks))
+            self.artist_tok.append(atoks)
             self.artist_each_w.append(tuple(each))
             self.artist_w.append(" ".join(each))
             for t in tt | atoks:
@@ -243,19 +267,27 @@ class Tier1Index:
             return MIXED
         return PARTIAL
 
+    def artist_refs(self, i: int) -> list[ArtistRef]:
+        return [ArtistRef(id=self.artists[p][0], name=self.artists[p][1]) for p in self.cols["artists"][i]]
+
+    def artist_name(self, i: int) -> str:
+        stored = self.cols["artist_name"][i]
+        return stored if stored is not None else ", ".join(self.artists[p][1] for p in self.cols["artists"][i])
+
     def summary(self, i: int) -> AlbumSummary:
         c = self.cols
+        url = c["spotify_url"][i]
         return AlbumSummary(
             id=c["id"][i],
             name=c["name"][i],
-            artists=[ArtistRef(id=a, name=n) for a, n in c["artists"][i]],
-            artist_name=c["artist_name"][i],
+            artists=self.artist_refs(i),
+            artist_name=self.artist_name(i),
             release_date=c["release_date"][i],
             release_date_precision=c["release_date_precision"][i],
             total_tracks=c["total_tracks"][i] or 0,
             album_type=c["album_type"][i],
-            image_url=c["image_url"][i],
-            spotify_url=c["spotify_url"][i],
+            image_url=self.image[i],
+            spotify_url=_ALBUM_URL + c["id"][i] if url is None else (url or None),
         )
 
     def ranked(self, query: str) -> tuple[str, list[tuple[int, int]]]:
@@ -312,7 +344,7 @@ class Tier1Index:
                 quality(self.title_w[i], self.title_tok[i]),
                 quality(f"{self.artist_w[i]} {self.title_w[i]}", self.title_tok[i] | self.artist_tok[i]) - 1,
             )
-            sug = Suggestion("album", c["id"][i], c["name"][i], c["artist_name"][i], c["image_url"][i])
+            sug = Suggestion("album", c["id"][i], c["name"][i], self.artist_name(i), self.image[i])
             scored.append((qual, 0, i, sug))
         # artists whose own name matches every term
         artist_ids: set[str] | None = None
@@ -333,6 +365,6 @@ class Tier1Index:
             name, name_w, best = self.artist_info[aid]
             qual = quality(name_w, frozenset(index_tokens(name_w)))
             # an artist ranks with its best album, and just above it on equal quality
-            scored.append((qual, 1, best, Suggestion("artist", aid, name, name, c["image_url"][best])))
+            scored.append((qual, 1, best, Suggestion("artist", aid, name, name, self.image[best])))
         scored.sort(key=lambda s: (-s[0], s[2], -s[1]))
         return [s[3] for s in scored[:limit]]

@@ -39,6 +39,8 @@ _NO_SPACE_RANGES = (
 def is_unspaced(ch: str) -> bool:
     """A character of a script written without spaces between words."""
     o = ord(ch)
+    if o < 0x0E00:  # Latin, Greek, Cyrillic, Arabic, ...: the common case, answered at once
+        return False
     return any(lo <= o <= hi for lo, hi in _NO_SPACE_RANGES)
 
 
@@ -76,6 +78,8 @@ def words(text: str) -> str:
 
 def index_tokens(folded_words: str) -> set[str]:
     """Tokens a name is indexed under (from :func:`words` output)."""
+    if not folded_words or max(folded_words) < "\u0e00":  # no unspaced script: just the words
+        return set(folded_words.split()) if folded_words else set()
     tokens: set[str] = set()
     for run in folded_words.split(" "):
         if not run:
