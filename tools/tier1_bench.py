@@ -102,7 +102,7 @@ class SpotifyTop:
         return [a["id"] for a in r.json()["albums"]["items"]], time.perf_counter() - t
 
 
-def run(tier_size: int, n_queries: int, limit: int, seed: int, margin: int, verbose: bool = False) -> dict:
+def run(tier_size: int, n_queries: int, limit: int, seed: int, verbose: bool = False) -> dict:
     from tools.emulator import load_catalog, start_emulator
 
     catalog = load_catalog()
@@ -113,12 +113,12 @@ def run(tier_size: int, n_queries: int, limit: int, seed: int, margin: int, verb
     emu = start_emulator(port=0, mode="development")
     try:
         spotify = SpotifyTop(emu.url)
-        answered, exact, same_set, overlap = 0, 0, 0, []
+        answered, exact, same_set, top1, overlap = 0, 0, 0, 0, []
         by_kind: dict[str, list[int]] = {}
         idx_lat, sug_lat, spot_lat = [], [], []
         for kind, q in queries:
             t = time.perf_counter()
-            page = index.answer(q, limit=limit, offset=0, margin=margin)
+            page = index.answer(q, limit=limit, offset=0)
             idx_lat.append(time.perf_counter() - t)
             t = time.perf_counter()
             index.suggest(q[: max(1, len(q) // 2)], limit=5)
@@ -134,6 +134,7 @@ def run(tier_size: int, n_queries: int, limit: int, seed: int, margin: int, verb
             ours = [a.id for a in page.items[:5]]
             exact += ours == top
             same_set += set(ours) == set(top)
+            top1 += ours[:1] == top[:1]
             stats[2] += ours == top
             overlap.append(len(set(ours) & set(top)) / max(1, len(top)))
             if verbose and ours != top:
@@ -150,6 +151,7 @@ def run(tier_size: int, n_queries: int, limit: int, seed: int, margin: int, verb
         "answered_share": answered / len(queries),
         "top5_exact_order": exact / max(1, answered),
         "top5_same_set": same_set / max(1, answered),
+        "top1_same": top1 / max(1, answered),
         "top5_mean_overlap": statistics.fmean(overlap) if overlap else 0.0,
         "by_kind": {k: {"queries": v[0], "answered": v[1], "exact": v[2]} for k, v in by_kind.items()},
         "answer_p95_ms": p95(idx_lat),
@@ -164,10 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--limit", type=int, default=20)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--margin", type=int, default=1)
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    result = run(args.tier_size, args.queries, args.limit, args.seed, args.margin, args.verbose)
+    result = run(args.tier_size, args.queries, args.limit, args.seed, args.verbose)
     for k, v in result.items():
         print(f"{k:22s} {v:.3f}" if isinstance(v, float) else f"{k:22s} {v}")
     return 0
