@@ -38,3 +38,7 @@ build-index: venv ## rebuild the tier-1 search index from the popular tier of `m
 bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top-5 agreement vs the emulator
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
+
+.PHONY: emulator
+emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
+	EMULATOR_HOST=$${EMULATOR_HOST:-127.0.0.1} EMULATOR_PORT=$${EMULATOR_PORT:-8790} $(BIN)/python -m tools.emulator
