@@ -69,6 +69,8 @@ class Settings:
     rate_window_seconds: int = 30
     populate_call_budget: int = 500
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
+    index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
+    tier1_search: bool = True  # answer confident /search queries from the tier-1 index
     # populate (weekly) / cleanup (daily) / usage analytics
     populate_sources: tuple[str, ...] = ("demand", "new_releases", "playlists")
     populate_period_seconds: int = 7 * DAY  # an album fresh for longer than this is skipped
@@ -119,6 +121,8 @@ class Settings:
             rate_limit_per_window=_int(e, "SPOTIFY_RATE_LIMIT", d.rate_limit_per_window),
             rate_window_seconds=_int(e, "SPOTIFY_RATE_WINDOW_SECONDS", d.rate_window_seconds),
             populate_call_budget=_int(e, "POPULATE_CALL_BUDGET", d.populate_call_budget),
+            index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
+            tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
             populate_playlists=tuple(
                 p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
             ),

@@ -123,12 +123,45 @@ def run_populate(
         report = service.run(options, remaining=remaining, progress=on_progress)
     finally:
         c.usage.flush()
+    if report.status == "done" or report.albums_cached:
+        rebuild_tier1(c, log)
     c.telemetry.count(m.POPULATE_ALBUMS_CACHED, report.albums_cached)
     c.telemetry.count(m.POPULATE_CALLS, report.calls)
     c.telemetry.count(m.POPULATE_ALBUMS_PER_CALL, report.albums_per_call)
     if report.reason == "rate_limited":
         c.telemetry.count(m.POPULATE_FAILED)
     return report
+
+
+class AlbumDemand:
+    """DemandCounts port over the daily demand counters: album id -> requests in the last days."""
+
+    def __init__(self, store, *, days: int = 7, clock: Callable[[], float] | None = None):
+        import time
+
+        self._store = store
+        self._days = days
+        self._clock = clock or time.time
+
+    def demand(self) -> dict[str, float]:
+        from musicboxd.services.usage import DEMAND_ALBUM, days_between
+
+        now = self._clock()
+        counts = self._store.top_demand(days_between(now - self._days * 86_400, now))
+        return {k.removeprefix(DEMAND_ALBUM): float(v) for k, v in counts.items() if k.startswith(DEMAND_ALBUM)}
+
+
+def rebuild_tier1(c: Container, log: Log | None = None) -> None:
+    """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises."""
+    try:
+        from musicboxd.services.tier1 import rebuild_index
+
+        pointer = rebuild_index(c.popular_albums, c.index_store, demand=AlbumDemand(c.usage_store))
+        if log is not None:
+            log("tier-1 index rebuilt", {"pointer": str(pointer)})
+    except Exception as exc:  # the popular tier is written; the index can be rebuilt later
+        if log is not None:
+            log("tier-1 index rebuild failed", {"error": repr(exc)})
 
 
 def cleanup_options(c: Container, event: Any) -> CleanupOptions:

@@ -18,6 +18,7 @@ class Route(NamedTuple):
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/search", "search"),
+    Route("GET", "/suggest", "search"),
     Route("GET", "/health", "search"),
     Route("GET", "/openapi.json", "search"),
     Route("GET", "/docs", "search"),

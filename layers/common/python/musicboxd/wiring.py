@@ -129,8 +129,34 @@ class Container:
             market=self.settings.spotify_market,
             ttl_seconds=self.settings.search_ttl_seconds,
             telemetry=self.telemetry,
+            tier1=self.tier1 if self.settings.tier1_search else None,
             demand=self.usage,
         )
+
+    @cached_property
+    def index_store(self):
+        from musicboxd.adapters.index_store import DynamoIndexStore
+
+        return DynamoIndexStore(self.model)
+
+    @cached_property
+    def popular_albums(self):
+        from musicboxd.adapters.index_store import DynamoPopularAlbums
+
+        return DynamoPopularAlbums(self.model)
+
+    @cached_property
+    def tier1(self):
+        """The tier-1 index holder (loaded on first use, rechecked every INDEX_RECHECK_SECONDS)."""
+        from musicboxd.services.tier1 import Tier1Holder
+
+        return Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
+
+    def rebuild_index(self):
+        """Populate (end of run), cleanup and ``python -m tools.build_index`` call this."""
+        from musicboxd.services.tier1 import rebuild_index
+
+        return rebuild_index(self.popular_albums, self.index_store)
 
     @cached_property
     def album_service(self):

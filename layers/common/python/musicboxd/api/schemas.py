@@ -16,6 +16,21 @@ class SearchResponse(BaseModel):
     source: str = Field(description="cache | spotify | stale | musicbrainz | cache-only | popular")
 
 
+class SuggestItem(BaseModel):
+    type: str = Field(description="album | artist")
+    id: str
+    name: str
+    artist_name: str
+    image_url: str | None = None
+
+
+class SuggestResponse(BaseModel):
+    query: str
+    limit: int
+    suggestions: list[SuggestItem]
+    source: str = Field(description="always index: the tier-1 index, never Spotify")
+
+
 class AlbumResponse(Album):
     source: str = Field(description="cache | spotify | stale")
 

@@ -1,6 +1,7 @@
 """Search and album use cases: cache first, Spotify when needed, then the degradation chain.
 
-Order for every request: fresh cache -> primary catalog (Spotify, written through) ->
+Order for every request: fresh cache -> [search only: tier-1 index when confident] ->
+primary catalog (Spotify, written through) ->
 stale cache (expired, not yet reaped) -> fallbacks (MusicBrainz, cache-only) -> error.
 No AWS or HTTP imports: everything outside comes in through ports.
 """
@@ -16,7 +17,7 @@ from musicboxd import telemetry as m
 from musicboxd.errors import CacheUnavailable, NotFound, RateLimited, Unavailable
 from musicboxd.models import Album, SearchPage
 from musicboxd.normalize import normalize_query
-from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource
+from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource, Tier1Search
 from musicboxd.services.singleflight import SingleFlight
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
 from musicboxd.services.usage import DemandRecorder, NullDemand
@@ -75,12 +76,14 @@ class SearchService:
         telemetry: Telemetry | None = None,
         fallbacks: Sequence[SearchFallback] = (),
         clock: Callable[[], float] = time.time,
+        tier1: Tier1Search | None = None,
         demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
         self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
+        self._tier1 = tier1
         self._market = market
         self._ttl = ttl_seconds
         self._fallbacks = tuple(fallbacks)
@@ -97,6 +100,11 @@ class SearchService:
         if cached is not None and cached.fresh(self._clock()):
             self._telemetry.count(m.CACHE_HIT_SEARCHED)
             return Answer(cached.page, "cache", HIT)
+        if self._tier1 is not None:
+            popular = self._tier1.answer(normalized, limit=limit, offset=offset)
+            if popular is not None:  # confident answer from the popular tier's index
+                self._telemetry.count(m.CACHE_HIT_POPULAR)
+                return Answer(popular, "popular", HIT)
         self._telemetry.count(m.CACHE_MISS)
         try:
             page = self._flight.do(
