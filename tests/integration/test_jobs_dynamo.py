@@ -137,7 +137,7 @@ def local_api(table_settings):
 
     settings = replace(table_settings, spotify_api_url="http://spotify.test/v1",
                        spotify_accounts_url="http://spotify.test/api/token", spotify_client_id="id",
-                       spotify_client_secret="secret")
+                       spotify_client_secret="secret", usage_flush_seconds=0)
     mock = SpotifyMock()
     c = wiring.Container(settings)
     c.http = httpx.Client(transport=httpx.MockTransport(mock))

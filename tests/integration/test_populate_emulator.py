@@ -40,6 +40,7 @@ def stack(request, table_settings, playlists):
         spotify_client_secret="local-secret",
         spotify_mode=mode,
         populate_playlists=tuple(playlists),
+        usage_flush_seconds=0,  # demand counters written after every request
     )
     container = wiring.Container(settings)
     wiring.set_container(container)

@@ -230,3 +230,19 @@ def test_time_keys():
     assert days_between(0, 3 * DAY) == ["1970-01-01", "1970-01-02", "1970-01-03", "1970-01-04"]
     assert len(days_between(0, 100 * DAY)) == 8
     assert math.isfinite(DAY)
+
+
+def test_usage_recorder_writes_at_most_once_per_interval():
+    clock = FakeClock()
+    usage = MemoryUsage()
+    recorder = UsageRecorder(usage, clock=clock, flush_interval=10)
+    for _ in range(5):  # five requests within the interval: no counter write at all
+        recorder.count(m.CACHE_MISS)
+        recorder.maybe_flush()
+        clock.advance(1)
+    assert usage.writes == 0
+    clock.advance(5)
+    recorder.count(m.CACHE_MISS)
+    recorder.maybe_flush()
+    assert usage.writes == 1
+    assert usage.rows[hour_key(clock())]["cache:CacheMiss"] == 6

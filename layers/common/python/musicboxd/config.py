@@ -78,6 +78,7 @@ class Settings:
     populate_top_queries: int = 20  # demand: most-asked queries searched again per run
     cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
     usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
+    usage_flush_seconds: float = 10.0  # counters are written at most this often per container
 
     @property
     def search_page_cap(self) -> int:
@@ -134,6 +135,7 @@ class Settings:
             populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
             cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
             usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
+            usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),
         )
 
 

@@ -46,7 +46,9 @@ class Container:
         """Hourly usage + demand counters, buffered per request (flushed by the entry point)."""
         from musicboxd.services.usage import UsageRecorder
 
-        return UsageRecorder(lambda: self.usage_store, on_error=_usage_error)
+        return UsageRecorder(
+            lambda: self.usage_store, on_error=_usage_error, flush_interval=self.settings.usage_flush_seconds
+        )
 
     @cached_property
     def usage_store(self):

@@ -20,12 +20,12 @@ from musicboxd.config import settings
 
 
 def flush_usage() -> None:
-    """Write the request's usage/demand counters (one update each at most); never raises."""
+    """Write the buffered usage/demand counters when their interval is due; never raises."""
     from musicboxd.wiring import container
 
     usage = getattr(container(), "usage", None)  # test containers may have none
     if usage is not None:
-        usage.flush()
+        usage.maybe_flush()
 
 
 def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

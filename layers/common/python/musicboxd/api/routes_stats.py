@@ -29,6 +29,7 @@ def stats(hours: Annotated[int, Query(ge=1, le=168, description="Hours to cover,
 
     keys = last_hours(time.time(), hours)
     try:
+        container().usage.flush()  # include what this container has buffered
         rows = container().usage_store.read_hourly(keys)
     except CacheUnavailable:
         return error_response(503, "stats_unavailable", "usage counters are unavailable", retry_after_header(5))

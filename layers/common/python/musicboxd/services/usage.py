@@ -98,10 +98,13 @@ class UsageRecorder:
         *,
         clock: Callable[[], float] = time.time,
         on_error: Callable[[Exception], None] | None = None,
+        flush_interval: float = 0.0,
     ):
         self._store = store
         self._clock = clock
         self._on_error = on_error
+        self._flush_interval = flush_interval
+        self._last_flush = clock()
         self._lock = threading.Lock()
         self._counters: Counter[str] = Counter()
         self._demand: Counter[str] = Counter()
@@ -133,8 +136,18 @@ class UsageRecorder:
         with self._lock:
             return dict(self._counters)
 
+    def maybe_flush(self) -> None:
+        """Flush when ``flush_interval`` seconds have passed since the last flush.
+
+        After each request: most requests then cost no counter write at all (a cache hit stays
+        one DynamoDB round trip); a container that dies loses at most one interval of counts.
+        """
+        if self._clock() - self._last_flush >= self._flush_interval:
+            self.flush()
+
     def flush(self) -> None:
         """Write what accumulated (one hourly update, one demand update); never raises."""
+        self._last_flush = self._clock()
         with self._lock:
             counters, self._counters = self._counters, Counter()
             demand, self._demand = self._demand, Counter()
