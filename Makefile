@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test lint run
+.PHONY: help venv test lint run build-index bench-tier1 populate cleanup
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
@@ -29,6 +29,12 @@ test: venv ## run every test suite (unit, integration, infra, e2e)
 lint: venv ## ruff
 	$(BIN)/ruff check .
 
+populate: venv ## run the populate job once against make run's stack (BUDGET=, SOURCES=, ARGS=)
+	$(BIN)/python -m tools.jobs populate $(if $(BUDGET),--budget $(BUDGET)) $(if $(SOURCES),--sources $(SOURCES)) $(ARGS)
+
+cleanup: venv ## run the cleanup job once against make run's stack
+	$(BIN)/python -m tools.jobs cleanup $(ARGS)
+
 run: venv ## whole stack on 127.0.0.1: moto (DynamoDB+SSM), Spotify emulator, API on :3000 (API_PORT)
 	$(BIN)/python -m tools.localstack
 
@@ -38,3 +44,14 @@ RESILIENCE_TESTS := tests/unit/test_budget.py tests/unit/test_fallbacks.py tests
 	tests/e2e/test_resilience_fuzz.py tests/e2e/test_resilience_load.py
 test-resilience: venv ## budget, circuit, fallbacks, fault injection, fuzzing, load (also part of make test)
 	$(BIN)/pytest $(RESILIENCE_TESTS)
+
+build-index: venv ## rebuild the tier-1 search index from the popular tier of `make run`'s stack
+	$(BIN)/python -m tools.build_index
+
+bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top-5 agreement vs the emulator
+	$(BIN)/python -m tools.index_bench
+	$(BIN)/python -m tools.tier1_bench
+
+.PHONY: emulator
+emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
+	EMULATOR_HOST=$${EMULATOR_HOST:-127.0.0.1} EMULATOR_PORT=$${EMULATOR_PORT:-8790} $(BIN)/python -m tools.emulator

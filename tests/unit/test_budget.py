@@ -184,3 +184,36 @@ def test_only_real_answers_reopen(status):
     assert b.acquire()
     b.observe(status)
     assert store.closed_until is not None
+
+
+class Remaining:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def remaining(self):
+        return self.seconds
+
+
+def test_background_jobs_wait_for_the_window_but_never_for_the_circuit_or_past_the_deadline():
+    from musicboxd.services.budget import BackgroundBudget
+
+    clock = FakeClock(1_000_000.0)
+    store = MemoryBudgetStore(limit=4, background_fraction=0.5)
+    shared = budget(store, clock, refusal_cache_seconds=0.0)
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    left = Remaining(600.0)
+    job = BackgroundBudget(shared, deadline=lambda: left, clock=clock, sleep=sleep, max_wait_seconds=60)
+    assert job.acquire() and job.acquire()
+    assert job.acquire()  # waited until the background share of the window freed up
+    assert 30 <= sum(slept) <= 41
+    left.seconds = 20.0  # too close to the end of the invocation: refuse instead of sleeping
+    slept.clear()
+    assert job.acquire() and not job.acquire() and slept == []
+    left.seconds = 600.0
+    job.on_rate_limited(RateLimited(30))
+    assert not job.acquire() and slept == []  # a closed circuit is never waited for

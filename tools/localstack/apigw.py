@@ -11,6 +11,7 @@ import base64
 import importlib.util
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -177,6 +178,10 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> Thread
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -186,9 +191,11 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> Thread
                 if key.lower() not in ("content-length", "connection"):
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            # Headers and body in one write: separate small writes meet Nagle + delayed ACK (~40 ms).
+            self._headers_buffer.append(b"\r\n")
+            payload = b"".join(self._headers_buffer) + (data if self.command != "HEAD" else b"")
+            self._headers_buffer = []
+            self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 

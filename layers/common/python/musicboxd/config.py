@@ -76,6 +76,16 @@ class Settings:
     musicbrainz_enabled: bool = True
     cache_only_max_items: int = 2000
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
+    index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
+    tier1_search: bool = True  # answer confident /search queries from the tier-1 index
+    # populate (weekly) / cleanup (daily) / usage analytics
+    populate_sources: tuple[str, ...] = ("demand", "new_releases", "playlists")
+    populate_period_seconds: int = 7 * DAY  # an album fresh for longer than this is skipped
+    populate_max_per_source: int = 200  # candidate albums per source and run
+    populate_top_queries: int = 20  # demand: most-asked queries searched again per run
+    cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
+    usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
+    usage_flush_seconds: float = 10.0  # counters are written at most this often per container
 
     @property
     def search_page_cap(self) -> int:
@@ -125,9 +135,20 @@ class Settings:
             quota_close_seconds=_int(e, "SPOTIFY_QUOTA_CLOSE_SECONDS", d.quota_close_seconds),
             musicbrainz_enabled=e.get("MUSICBRAINZ_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off"),
             cache_only_max_items=_int(e, "CACHE_ONLY_MAX_ITEMS", d.cache_only_max_items),
+            index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
+            tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
             populate_playlists=tuple(
                 p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
             ),
+            populate_sources=tuple(
+                p.strip() for p in e.get("POPULATE_SOURCES", ",".join(d.populate_sources)).split(",") if p.strip()
+            ),
+            populate_period_seconds=_int(e, "POPULATE_PERIOD_SECONDS", d.populate_period_seconds),
+            populate_max_per_source=_int(e, "POPULATE_MAX_PER_SOURCE", d.populate_max_per_source),
+            populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
+            cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
+            usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
+            usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),
         )
 
 

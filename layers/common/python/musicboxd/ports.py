@@ -6,6 +6,7 @@ Nothing here imports AWS or HTTP libraries.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,3 +97,50 @@ class RateBudget(Protocol):
     def acquire(self, *, interactive: bool = True) -> bool:
         """Reserve one call; False when the shared budget or the 429 circuit says no."""
         ...
+
+
+# -- tier-1 index (musicboxd.index, musicboxd.services.tier1)
+
+
+class PopularAlbumSource(Protocol):
+    """Albums the tier-1 index is built from (the popular tier; expired items excluded)."""
+
+    def popular_albums(self) -> Iterable[CachedAlbum]: ...
+
+
+class DemandCounts(Protocol):
+    """How often users asked for each album lately (populate's demand counters)."""
+
+    def demand(self) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True)
+class IndexPointer:
+    version: str
+    chunks: int
+    checksum: str  # sha256 of the whole artifact
+    size: int  # bytes
+    built_at: float
+    albums: int = 0
+
+
+class IndexStore(Protocol):
+    """Where the versioned, compressed tier-1 index artifact lives."""
+
+    def current(self) -> IndexPointer | None:
+        """The pointer to the live version (one small read)."""
+        ...
+
+    def load(self, pointer: IndexPointer) -> bytes:
+        """The artifact of ``pointer``; raises ValueError when it is incomplete or corrupt."""
+        ...
+
+    def save(self, blob: bytes, *, version: str, built_at: float, albums: int) -> IndexPointer:
+        """Write a new version, then make it current; older versions expire on their own."""
+        ...
+
+
+class Tier1Search(Protocol):
+    """What SearchService asks between its exact-query cache and Spotify."""
+
+    def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None: ...

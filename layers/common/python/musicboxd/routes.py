@@ -18,10 +18,12 @@ class Route(NamedTuple):
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/search", "search"),
+    Route("GET", "/suggest", "search"),
     Route("GET", "/health", "search"),
     Route("GET", "/openapi.json", "search"),
     Route("GET", "/docs", "search"),
     Route("GET", "/albums/{id}", "album"),
+    Route("GET", "/stats", "search", iam_auth=True),
 )
 
 FUNCTIONS: tuple[str, ...] = ("search", "album", "populate", "cleanup")

@@ -37,7 +37,24 @@ class Container:
 
     @cached_property
     def telemetry(self) -> Telemetry:
-        return self._telemetry or PowertoolsTelemetry()
+        from musicboxd.services.usage import FanoutTelemetry
+
+        return FanoutTelemetry(self._telemetry or PowertoolsTelemetry(), self.usage)
+
+    @cached_property
+    def usage(self):
+        """Hourly usage + demand counters, buffered per request (flushed by the entry point)."""
+        from musicboxd.services.usage import UsageRecorder
+
+        return UsageRecorder(
+            lambda: self.usage_store, on_error=_usage_error, flush_interval=self.settings.usage_flush_seconds
+        )
+
+    @cached_property
+    def usage_store(self):
+        from musicboxd.adapters.jobs import DynamoUsage
+
+        return DynamoUsage(self.model, ttl_seconds=self.settings.usage_ttl_seconds)
 
     @cached_property
     def model(self):
@@ -113,6 +130,13 @@ class Container:
         )
 
     @cached_property
+    def rate_budget(self):
+        """The app-wide Spotify budget as background jobs use it (waits for the window, not the circuit)."""
+        from musicboxd.services.budget import BackgroundBudget
+
+        return BackgroundBudget(self.spotify_budget, deadline=deadline.current)
+
+    @cached_property
     def musicbrainz_budget(self):
         """At most 1 request/s for the whole app (MusicBrainz's rule), same item scheme.
 
@@ -166,7 +190,7 @@ class Container:
         from musicboxd import telemetry as m
 
         self.spotify_budget.observe(status)
-
+        self.usage.observe(endpoint, status, seconds)
         self.telemetry.count(m.SPOTIFY_CALLS)
         self.telemetry.count(m.SPOTIFY_LATENCY_MS, seconds * 1000)
         if status == 429:
@@ -200,7 +224,34 @@ class Container:
             ttl_seconds=self.settings.search_ttl_seconds,
             telemetry=self.telemetry,
             fallbacks=self.search_fallbacks(),
+            tier1=self.tier1 if self.settings.tier1_search else None,
+            demand=self.usage,
         )
+
+    @cached_property
+    def index_store(self):
+        from musicboxd.adapters.index_store import DynamoIndexStore
+
+        return DynamoIndexStore(self.model)
+
+    @cached_property
+    def popular_albums(self):
+        from musicboxd.adapters.index_store import DynamoPopularAlbums
+
+        return DynamoPopularAlbums(self.model)
+
+    @cached_property
+    def tier1(self):
+        """The tier-1 index holder (loaded on first use, rechecked every INDEX_RECHECK_SECONDS)."""
+        from musicboxd.services.tier1 import Tier1Holder
+
+        return Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
+
+    def rebuild_index(self):
+        """Populate (end of run), cleanup and ``python -m tools.build_index`` call this."""
+        from musicboxd.services.tier1 import rebuild_index
+
+        return rebuild_index(self.popular_albums, self.index_store)
 
     @cached_property
     def album_service(self):
@@ -212,7 +263,14 @@ class Container:
             ttl_seconds=self.settings.album_ttl_seconds,
             negative_ttl_seconds=self.settings.negative_ttl_seconds,
             telemetry=self.telemetry,
+            demand=self.usage,
         )
+
+
+def _usage_error(exc: Exception) -> None:
+    from aws_lambda_powertools import Logger
+
+    Logger().warning("usage counters not written", extra={"error": str(exc)})
 
 
 class _Lazy:

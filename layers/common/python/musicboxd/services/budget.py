@@ -37,6 +37,7 @@ from musicboxd.errors import CacheUnavailable, RateLimited
 logger = logging.getLogger(__name__)
 
 OK, WINDOW_FULL, CIRCUIT_CLOSED, PROBE_BUSY = "ok", "window_full", "circuit_closed", "probe_busy"
+FAR_FUTURE = 4_102_444_800.0  # 2100-01-01: "any closure has passed"
 
 
 @dataclass(frozen=True)
@@ -115,18 +116,30 @@ class SharedBudget:
         self._store_down_until = 0.0
         self._probing = False
         self._last_retry_at = 0.0
+        self._last_reason = OK
+        self._refused_reason = {True: WINDOW_FULL, False: WINDOW_FULL}
         self.store_calls = 0  # round trips to the shared store (tests, metrics)
         self.local_grants = 0  # calls allowed by the fail-open limiter
 
     # -- RateBudget port
 
     def acquire(self, *, interactive: bool = True) -> bool:
+        return self.decide(interactive=interactive).granted
+
+    def decide(self, *, interactive: bool = True) -> Grant:
+        """Like ``acquire`` but says why a call was refused and until when."""
+        granted = self._acquire(interactive)
+        if granted:
+            return Grant(True)
+        return Grant(False, self._last_reason, retry_at=self._last_retry_at)
+
+    def _acquire(self, interactive: bool) -> bool:
         now = self._clock()
         with self._lock:
             if now < self._closed_until:
-                return self._refuse(self._closed_until)
+                return self._refuse(self._closed_until, CIRCUIT_CLOSED)
             if now < self._refused_until[interactive]:
-                return self._refuse(self._refused_until[interactive])
+                return self._refuse(self._refused_until[interactive], self._refused_reason[interactive])
             if now < self._store_down_until:
                 return self._take_local(now)
         try:
@@ -148,12 +161,13 @@ class SharedBudget:
                 return True
             if grant.reason == CIRCUIT_CLOSED:
                 self._closed_until = max(self._closed_until, grant.retry_at)
-                return self._refuse(grant.retry_at)
+                return self._refuse(grant.retry_at, CIRCUIT_CLOSED)
             # Window full or someone else is probing: nothing changes before retry_at,
             # but do not trust that for long (clock skew, other slices).
             until = min(grant.retry_at, now + self._refusal_cache) if grant.retry_at > now else now
             self._refused_until[interactive] = until
-            return self._refuse(max(grant.retry_at, now + 0.001))
+            self._refused_reason[interactive] = grant.reason
+            return self._refuse(max(grant.retry_at, now + 0.001), grant.reason)
 
     def retry_after(self) -> float:
         """Seconds until a refused call may succeed (for the RateLimited raised by the adapter)."""
@@ -203,14 +217,77 @@ class SharedBudget:
     def closed_until(self) -> float:
         return self._closed_until
 
+    def reset_circuit(self) -> None:
+        """Operators/tests: open the circuit now, in-process and in the store."""
+        with self._lock:
+            self._closed_until = 0.0
+            self._refused_until = {True: 0.0, False: 0.0}
+            self._probing = False
+        self._store.reopen(now=FAR_FUTURE)
+
     # -- internals (lock held)
 
-    def _refuse(self, retry_at: float) -> bool:
+    def _refuse(self, retry_at: float, reason: str) -> bool:
         self._last_retry_at = retry_at
+        self._last_reason = reason
         return False
 
     def _take_local(self, now: float) -> bool:
         if self._local.take(now):
             self.local_grants += 1
             return True
-        return self._refuse(self._local.retry_at(now))
+        return self._refuse(self._local.retry_at(now), WINDOW_FULL)
+
+
+class BackgroundBudget:
+    """The shared budget as background jobs (populate/cleanup) use it.
+
+    Interactive requests never wait; a job may: while the shared window is full (its share of it,
+    see ``SPOTIFY_BACKGROUND_FRACTION``) it sleeps until the window frees up, at most
+    ``max_wait_seconds`` per call and never into the last ``reserve_seconds`` of its deadline
+    (the Lambda's remaining time). A closed circuit or a busy probe is not waited for: the job
+    stops and resumes from its checkpoint later.
+    """
+
+    def __init__(
+        self,
+        budget: SharedBudget,
+        *,
+        deadline: Callable[[], object],
+        reserve_seconds: float = 30.0,
+        max_wait_seconds: float = 40.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._budget = budget
+        self._deadline = deadline
+        self._reserve = reserve_seconds
+        self._max_wait = max_wait_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self.waited_seconds = 0.0
+
+    def acquire(self, *, interactive: bool = False) -> bool:
+        waited = 0.0
+        while True:
+            decision = self._budget.decide(interactive=interactive)
+            if decision.granted:
+                return True
+            if decision.reason != WINDOW_FULL:
+                return False
+            delay = max(0.05, decision.retry_at - self._clock())
+            left = self._deadline().remaining()  # type: ignore[attr-defined]
+            if waited + delay > self._max_wait or left - delay < self._reserve:
+                return False
+            self._sleep(delay)
+            waited += delay
+            self.waited_seconds += delay
+
+    def retry_after(self) -> float:
+        return self._budget.retry_after()
+
+    def on_rate_limited(self, exc: RateLimited) -> None:
+        self._budget.on_rate_limited(exc)
+
+    def observe(self, status: int) -> None:
+        self._budget.observe(status)

@@ -1,6 +1,7 @@
 """Search and album use cases: cache first, Spotify when needed, then the degradation chain.
 
-Order for every request: fresh cache -> primary catalog (Spotify, written through) ->
+Order for every request: fresh cache -> [search only: tier-1 index when confident] ->
+primary catalog (Spotify, written through) ->
 stale cache (expired, not yet reaped) -> fallbacks (MusicBrainz, cache-only) -> error.
 No AWS or HTTP imports: everything outside comes in through ports.
 """
@@ -17,9 +18,10 @@ from musicboxd import telemetry as m
 from musicboxd.errors import CacheUnavailable, NotFound, RateLimited, Unavailable
 from musicboxd.models import Album, SearchPage
 from musicboxd.normalize import normalize_query
-from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource
+from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource, Tier1Search
 from musicboxd.services.singleflight import SingleFlight
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
+from musicboxd.services.usage import DemandRecorder, NullDemand
 
 T = TypeVar("T")
 
@@ -91,10 +93,14 @@ class SearchService:
         telemetry: Telemetry | None = None,
         fallbacks: Sequence[SearchFallback] = (),
         clock: Callable[[], float] = time.time,
+        tier1: Tier1Search | None = None,
+        demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
+        self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
+        self._tier1 = tier1
         self._market = market
         self._ttl = ttl_seconds
         self._fallbacks = tuple(fallbacks)
@@ -105,11 +111,17 @@ class SearchService:
         normalized = normalize_query(query)
         if not normalized:
             raise ValueError("query is empty after normalization")
+        self._demand.record_query(normalized)
         key = search_key(self._market, normalized, offset=offset, limit=limit)
         cached = self._cache.call(self._cache.cache.get_search, key)
         if cached is not None and cached.fresh(self._clock()):
             self._telemetry.count(m.CACHE_HIT_SEARCHED)
             return Answer(cached.page, "cache", HIT)
+        if self._tier1 is not None:
+            popular = self._tier1.answer(normalized, limit=limit, offset=offset)
+            if popular is not None:  # confident answer from the popular tier's index
+                self._telemetry.count(m.CACHE_HIT_POPULAR)
+                return Answer(popular, "popular", HIT)
         self._telemetry.count(m.CACHE_MISS)
         try:
             page = self._flight.do(
@@ -143,8 +155,10 @@ class AlbumService:
         negative_ttl_seconds: int,
         telemetry: Telemetry | None = None,
         clock: Callable[[], float] = time.time,
+        demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
+        self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
         self._ttl = ttl_seconds
@@ -153,6 +167,7 @@ class AlbumService:
         self._flight = SingleFlight()
 
     def get(self, album_id: str) -> Answer[Album]:
+        self._demand.record_album(album_id)
         cached = self._cache.call(self._cache.cache.get_album, album_id)
         if cached is not None and cached.fresh(self._clock()):
             if cached.album is None:

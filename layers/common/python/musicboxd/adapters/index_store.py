@@ -1,0 +1,135 @@
+"""DynamoDB adapters of the tier-1 index: the chunked artifact store and the popular-tier reader.
+
+Why chunked items in the cache table rather than an S3 object: no new resource, bucket policy
+or IAM statement (the functions' grants are already scoped to this table); the whole artifact
+comes back in one BatchGetItem round trip (<= 100 keys, 16 MB), which is as fast as an S3 GET
+from Lambda; and the pointer flip is an ordinary conditional-free put on the same table.
+DynamoDB's 400 KB item limit is the only constraint, hence the chunks.
+
+Layout (kind ``INDEX``; the GSI is sparse for items without ``expires_at``):
+
+==========================  ==========  ==============================================
+pk                          sk          payload
+==========================  ==========  ==============================================
+``INDEX#current``           ``P``       ``data``: JSON pointer (version, chunks, sha256)
+``INDEX#<version>``         ``C#0000``  ``data``: bytes [0, 350 KB) of the zlib artifact
+``INDEX#<version>``         ``C#0001``  ...
+==========================  ==========  ==============================================
+
+A build writes every chunk first, then the pointer, so a reader never sees a half-written
+version; the previous version's chunks then get ``expires_at`` = now + 1 day (readers that
+fetched the old pointer a moment ago can still load it; TTL reaps them later).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.models import Model
+
+from musicboxd.adapters.dynamo import KIND_ALBUM, _unpack
+from musicboxd.errors import CacheUnavailable
+from musicboxd.models import Album
+from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer
+
+KIND_INDEX = "INDEX"
+POINTER_PK, POINTER_SK = "INDEX#current", "P"
+CHUNK_BYTES = 350_000
+MAX_CHUNKS = 100  # one BatchGetItem
+OLD_VERSION_TTL = 86_400
+
+
+def _chunk_sk(n: int) -> str:
+    return f"C#{n:04d}"
+
+
+class DynamoIndexStore:
+    """IndexStore over the cache table. DynamoDB failures become CacheUnavailable."""
+
+    def __init__(self, model: type[Model], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES):
+        self.model = model
+        self._clock = clock
+        self._chunk = chunk_bytes
+
+    def current(self) -> IndexPointer | None:
+        try:
+            item = self.model.get(POINTER_PK, POINTER_SK)
+        except self.model.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        return IndexPointer(**json.loads(item.data))
+
+    def load(self, pointer: IndexPointer) -> bytes:
+        keys = [(f"INDEX#{pointer.version}", _chunk_sk(n)) for n in range(pointer.chunks)]
+        try:
+            parts = {item.sk: bytes(item.data) for item in self.model.batch_get(keys)}
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        if len(parts) != pointer.chunks:
+            raise ValueError(f"index {pointer.version}: {len(parts)} of {pointer.chunks} chunks found")
+        blob = b"".join(parts[_chunk_sk(n)] for n in range(pointer.chunks))
+        if hashlib.sha256(blob).hexdigest() != pointer.checksum:
+            raise ValueError(f"index {pointer.version}: checksum mismatch")
+        return blob
+
+    def save(self, blob: bytes, *, version: str, built_at: float, albums: int) -> IndexPointer:
+        chunks = [blob[i : i + self._chunk] for i in range(0, len(blob), self._chunk)] or [b""]
+        if len(chunks) > MAX_CHUNKS:
+            raise ValueError(f"index of {len(blob)} bytes needs {len(chunks)} chunks (max {MAX_CHUNKS})")
+        pointer = IndexPointer(
+            version=version, chunks=len(chunks), checksum=hashlib.sha256(blob).hexdigest(),
+            size=len(blob), built_at=built_at, albums=albums,
+        )  # fmt: skip
+        m = self.model
+        now = int(self._clock())
+        try:
+            previous = self.current()
+            with m.batch_write() as batch:
+                for n, part in enumerate(chunks):
+                    batch.save(m(f"INDEX#{version}", _chunk_sk(n), kind=KIND_INDEX, fetched_at=now, data=part))
+            m(POINTER_PK, POINTER_SK, kind=KIND_INDEX, fetched_at=now,
+              data=json.dumps(pointer.__dict__).encode()).save()  # fmt: skip
+            if previous is not None and previous.version != version:
+                for n in range(previous.chunks):  # a handful of small updates, once per build
+                    m(f"INDEX#{previous.version}", _chunk_sk(n)).update(
+                        actions=[m.expires_at.set(now + OLD_VERSION_TTL)],
+                        condition=m.pk.exists(),
+                    )
+        except PutError as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", "") != "ConditionalCheckFailedException":
+                raise CacheUnavailable(str(exc)) from exc
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        return pointer
+
+
+class DynamoPopularAlbums:
+    """PopularAlbumSource: GSI ``by_kind_expiry`` kind=ALBUM, not yet expired, tier=popular."""
+
+    def __init__(self, model: type[Model], *, clock=time.time, tiers: tuple[str, ...] = (TIER_POPULAR,)):
+        self.model = model
+        self._clock = clock
+        self._tiers = tiers
+
+    def popular_albums(self) -> Iterator[CachedAlbum]:
+        m = self.model
+        now = int(self._clock())
+        condition: Any = m.tier.is_in(*self._tiers)
+        try:
+            for item in m.by_kind.query(KIND_ALBUM, m.expires_at > now, filter_condition=condition):
+                if item.data:
+                    yield CachedAlbum(
+                        album=Album.model_validate(_unpack(item.data)),
+                        expires_at=float(item.expires_at or 0),
+                        tier=item.tier or "",
+                    )
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc

@@ -1,0 +1,370 @@
+"""The tier-1 index: popular albums, their folded names, and a token -> postings map.
+
+Built from the popular tier by :func:`musicboxd.services.tier1.rebuild_index`, serialized
+with :meth:`Tier1Index.dumps` (zlib-compressed JSON of column arrays, entries in rank order)
+and rebuilt in memory by :meth:`Tier1Index.loads` once per container. Only the columns are
+stored; folded names, tokens and postings are recomputed at load (smaller artifact, and a
+load is one ``json.loads`` plus a linear pass).
+
+Two questions are answered from it, never from Spotify:
+
+* :meth:`Tier1Index.suggest` - typeahead: albums and artists whose names match every query
+  word, the last one as a prefix ("bjo" -> Björk), best matches first.
+* :meth:`Tier1Index.answer` - a full ``/search`` page, *only when confident* (see
+  :data:`CONFIDENCE_RULE`); otherwise ``None`` and the caller asks Spotify.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from musicboxd.index.text import index_tokens, query_terms, words
+from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
+
+FORMAT = 2
+
+# Match quality of an album for a whole query, best first. The ladder follows how Spotify
+# orders album search results (exact title, then titles that start with the query, then the
+# query as a phrase inside the title, then the artist's albums, then scattered words).
+EXACT = 7  # title == query
+ARTIST_TITLE = 6  # query == "artist title" or "title artist"
+TITLE_PREFIX = 5  # title starts with the query
+PHRASE = 4  # query is a phrase inside the title
+ARTIST = 3  # query == an artist's name (or the joined credits)
+ALL_IN_TITLE = 2  # every query word is a title word
+MIXED = 1  # every query word is a title or artist word
+PARTIAL = 0  # some words only match as prefixes
+
+CONFIDENCE_RULE = """\
+/search is answered from the index (source "popular") only when all of these hold:
+1. offset == 0: the index cannot prove it holds a query's complete result list;
+2. the folded query is at least 3 characters long (shorter ones match too much);
+3. with k = min(limit, 5), the index holds at least k albums whose title equals the query
+   (or equals "artist title"), and its k best matches are all of that one class: an
+   unindexed album can then only tie with them, never outrank them on match quality;
+4. each of those k albums ranks in the upper half of the index by our own score (demand,
+   Spotify popularity where known, recency), so an unindexed album - by construction less
+   asked for - is unlikely to outrank them on popularity either.
+Anything else goes to Spotify as before. Measured against the emulator this answers few
+searches (common titles such as "Gold" or "Live") but keeps their top-5 overlap near 90 %;
+typeahead is served entirely by /suggest."""
+
+
+@dataclass(frozen=True)
+class IndexedAlbum:
+    """What the build needs per album: the summary plus our own ranking signals."""
+
+    summary: AlbumSummary
+    demand: float = 0.0  # how often users asked for it (searches + opens), if counted
+    popularity: int | None = None  # Spotify's, only where the app still receives it
+    tier: str = "popular"
+    fetched_at: float = 0.0
+
+
+def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
+    """Our ordering signal: demand first, then Spotify popularity if known, then recency.
+
+    Dimensionless, only compared between albums of one index.
+    """
+    score = 0.0
+    if album.demand > 0:
+        import math
+
+        score += 20.0 * math.log1p(album.demand)
+    if album.popularity is not None:
+        score += float(album.popularity)
+    if album.tier == "popular":
+        score += 5.0
+    year = (album.summary.release_date or "")[:4]
+    if year.isdigit():
+        age = max(0, now_year - int(year))
+        score += max(0.0, 5.0 - age / 4)  # up to +5 for this year's releases
+    return score
+
+
+# Per-album columns. "artists" holds positions in the shared artist table (id, name, folded
+# name); "title_w" the folded title, so a load never folds again; "artist_name" and
+# "spotify_url" are null when they are the usual derived values, "image_url" drops Spotify's
+# image prefix: all to keep the artifact small.
+_COLUMNS = ("id", "name", "artists", "artist_name", "release_date", "release_date_precision",
+            "album_type", "total_tracks", "image_url", "spotify_url", "score", "title_w")  # fmt: skip
+_IMAGE_PREFIX = "https://i.scdn.co/image/"
+_ALBUM_URL = "https://open.spotify.com/album/"
+
+
+@dataclass
+class Suggestion:
+    type: str  # album | artist
+    id: str
+    name: str
+    artist_name: str
+    image_url: str | None
+
+
+@dataclass
+class Tier1Index:
+    version: str = ""
+    built_at: float = 0.0
+    cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLUMNS})
+    artists: list[list[str]] = field(default_factory=list)  # [id, name, folded name]
+
+    # -- building and (de)serialization ------------------------------------------------------
+
+    @classmethod
+    def build(cls, albums: Iterable[IndexedAlbum], *, version: str, built_at: float, now_year: int) -> Tier1Index:
+        seen: dict[str, tuple[float, IndexedAlbum]] = {}
+        for a in albums:
+            s = rank_score(a, now_year=now_year)
+            prev = seen.get(a.summary.id)
+            if prev is None or s > prev[0]:
+                seen[a.summary.id] = (s, a)
+        ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))
+        idx = cls(version=version, built_at=built_at)
+        c = idx.cols
+        artist_pos: dict[tuple[str, str], int] = {}
+        for score, a in ranked:
+            s = a.summary
+            refs = []
+            for r in s.artists:
+                pos = artist_pos.get((r.id, r.name))
+                if pos is None:
+                    pos = artist_pos[(r.id, r.name)] = len(idx.artists)
+                    idx.artists.append([r.id, r.name, words(r.name)])
+                refs.append(pos)
+            joined = ", ".join(r.name for r in s.artists)
+            image = s.image_url
+            if image and image.startswith(_IMAGE_PREFIX):
+                image = image[len(_IMAGE_PREFIX) :]
+            elif image:
+                image = "=" + image  # stored verbatim
+            c["id"].append(s.id)
+            c["name"].append(s.name)
+            c["artists"].append(refs)
+            c["artist_name"].append(None if s.artist_name == joined else s.artist_name)
+            c["release_date"].append(s.release_date)
+            c["release_date_precision"].append(s.release_date_precision)
+            c["album_type"].append(s.album_type)
+            c["total_tracks"].append(s.total_tracks)
+            c["image_url"].append(image)
+            c["spotify_url"].append(None if s.spotify_url == _ALBUM_URL + s.id else s.spotify_url or "")
+            c["score"].append(round(score, 2))
+            c["title_w"].append(words(s.name))
+        idx._prepare()
+        return idx
+
+    def dumps(self) -> bytes:
+        doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
+               "cols": self.cols}  # fmt: skip
+        return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
+
+    @classmethod
+    def loads(cls, blob: bytes) -> Tier1Index:
+        doc = json.loads(zlib.decompress(blob))
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"unsupported index format {doc.get('format')!r}")
+        idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"])
+        idx._prepare()
+        return idx
+
+    def __len__(self) -> int:
+        return len(self.cols["id"])
+
+    def _prepare(self) -> None:
+        """Folded names, postings (ascending = rank order), sorted vocabulary, artists."""
+        n = len(self)
+        self.title_w: list[str] = self.cols["title_w"]
+        self.artist_each_w: list[tuple[str, ...]] = []
+        self.artist_w: list[str] = []
+        self.title_tok: list[frozenset[str]] = []
+        self.artist_tok: list[frozenset[str]] = []
+        post: dict[str, list[int]] = {}
+        artist_tokens = [frozenset(index_tokens(w)) for _, _, w in self.artists]
+        # artist id -> [name, folded words, best album position]
+        self.artist_info: dict[str, list] = {}
+        artist_post: dict[str, list[str]] = {}
+        c = self.cols
+        self.image: list[str | None] = [
+            None if not u else (u[1:] if u[0] == "=" else _IMAGE_PREFIX + u) for u in c["image_url"]
+        ]
+        for i in range(n):
+            tt = frozenset(index_tokens(self.title_w[i]))
+            each = []
+            atoks: frozenset[str] = frozenset()
+            for pos in c["artists"][i]:
+                aid, aname, w = self.artists[pos]
+                each.append(w)
+                atoks = atoks | artist_tokens[pos] if atoks else artist_tokens[pos]
+                if aid not in self.artist_info:
+                    self.artist_info[aid] = [aname, w, i]
+                    for t in artist_tokens[pos]:
+                        artist_post.setdefault(t, []).append(aid)
+            self.title_tok.append(tt)
+            self.artist_tok.append(atoks)
+            self.artist_each_w.append(tuple(each))
+            self.artist_w.append(" ".join(each))
+            for t in tt | atoks:
+                post.setdefault(t, []).append(i)
+        self.post = post
+        self.vocab = sorted(post)
+        self.artist_post = artist_post
+        self.artist_vocab = sorted(artist_post)
+        ordered = sorted(self.cols["score"])
+        self.score_floor = ordered[len(ordered) // 2] if ordered else 0.0
+
+    # -- matching ----------------------------------------------------------------------------
+
+    def _term_set(self, term: str, unspaced: bool, prefix: bool) -> set[int]:
+        if unspaced or not prefix:
+            return set(self.post.get(term, ()))
+        out: set[int] = set()
+        i = bisect_left(self.vocab, term)
+        vocab = self.vocab
+        while i < len(vocab) and vocab[i].startswith(term):
+            out.update(self.post[vocab[i]])
+            i += 1
+        return out
+
+    def _candidates(self, terms: list[tuple[str, bool]], prefix: list[bool]) -> set[int]:
+        """Albums matching every term (a term with ``prefix`` also matches longer words)."""
+        sets = []
+        for (t, u), p in zip(terms, prefix, strict=True):
+            found = self._term_set(t, u, p)
+            if not found:
+                return set()
+            sets.append(found)
+        sets.sort(key=len)
+        result = sets[0]
+        for s in sets[1:]:
+            result = result & s
+            if not result:
+                break
+        return result
+
+    def match_class(self, i: int, q: str, terms: list[tuple[str, bool]]) -> int:
+        title = self.title_w[i]
+        artist = self.artist_w[i]
+        if q == title:
+            return EXACT
+        if q in (f"{artist} {title}", f"{title} {artist}") or any(
+            q in (f"{a} {title}", f"{title} {a}") for a in self.artist_each_w[i]
+        ):
+            return ARTIST_TITLE
+        if title.startswith(q + " ") or (title.startswith(q) and len(q) >= 3):
+            return TITLE_PREFIX
+        if f" {q} " in f" {title} ":
+            return PHRASE
+        if q == artist or q in self.artist_each_w[i]:
+            return ARTIST
+        tt = self.title_tok[i]
+        if all(t in tt for t, _ in terms):
+            return ALL_IN_TITLE
+        at = self.artist_tok[i]
+        if all(t in tt or t in at for t, _ in terms):
+            return MIXED
+        return PARTIAL
+
+    def artist_refs(self, i: int) -> list[ArtistRef]:
+        return [ArtistRef(id=self.artists[p][0], name=self.artists[p][1]) for p in self.cols["artists"][i]]
+
+    def artist_name(self, i: int) -> str:
+        stored = self.cols["artist_name"][i]
+        return stored if stored is not None else ", ".join(self.artists[p][1] for p in self.cols["artists"][i])
+
+    def summary(self, i: int) -> AlbumSummary:
+        c = self.cols
+        url = c["spotify_url"][i]
+        return AlbumSummary(
+            id=c["id"][i],
+            name=c["name"][i],
+            artists=self.artist_refs(i),
+            artist_name=self.artist_name(i),
+            release_date=c["release_date"][i],
+            release_date_precision=c["release_date_precision"][i],
+            total_tracks=c["total_tracks"][i] or 0,
+            album_type=c["album_type"][i],
+            image_url=self.image[i],
+            spotify_url=_ALBUM_URL + c["id"][i] if url is None else (url or None),
+        )
+
+    def ranked(self, query: str) -> tuple[str, list[tuple[int, int]]]:
+        """(folded query, [(class, position)] of every match, best first)."""
+        q = words(query)
+        terms = query_terms(q)
+        if not terms:
+            return q, []
+        cands = self._candidates(terms, [len(t) >= 2 for t, _ in terms])
+        scored = sorted((-self.match_class(i, q, terms), i) for i in cands)
+        return q, [(-c, i) for c, i in scored]
+
+    # -- the two questions -------------------------------------------------------------------
+
+    def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
+        """A /search page when confident (see CONFIDENCE_RULE), else None."""
+        if offset != 0 or len(self) == 0:
+            return None
+        q, ranked = self.ranked(query)
+        k = min(limit, 5)
+        if len(q) < 3 or len(ranked) < k:
+            return None
+        top = ranked[:k]
+        best = top[0][0]
+        if best not in (EXACT, ARTIST_TITLE) or any(c != best for c, _ in top):
+            return None
+        scores = self.cols["score"]
+        if any(scores[i] < self.score_floor for _, i in top):
+            return None
+        return SearchPage(items=[self.summary(i) for _, i in ranked[:limit]], total=len(ranked))
+
+    def suggest(self, query: str, *, limit: int) -> list[Suggestion]:
+        """Typeahead: every word must match, the last one as a prefix; albums and artists."""
+        q = words(query)
+        terms = query_terms(q)
+        if not terms or len(self) == 0:
+            return []
+        cands = self._candidates(terms, [j == len(terms) - 1 for j in range(len(terms))])
+        c = self.cols
+        scored: list[tuple[int, int, int, Suggestion]] = []
+
+        def quality(name_w: str, toks: frozenset[str]) -> int:
+            if name_w == q:
+                return 4
+            if name_w.startswith(q):
+                return 3
+            if f" {q}" in f" {name_w}":
+                return 2
+            return 1 if all(t in toks or (not u and any(k.startswith(t) for k in toks)) for t, u in terms) else 0
+
+        for i in cands:
+            # "bjork homo" is a prefix of "bjork homogenic": score the title and "artist title"
+            qual = max(
+                quality(self.title_w[i], self.title_tok[i]),
+                quality(f"{self.artist_w[i]} {self.title_w[i]}", self.title_tok[i] | self.artist_tok[i]) - 1,
+            )
+            sug = Suggestion("album", c["id"][i], c["name"][i], self.artist_name(i), self.image[i])
+            scored.append((qual, 0, i, sug))
+        # artists whose own name matches every term
+        artist_ids: set[str] | None = None
+        for j, (t, u) in enumerate(terms):
+            last = j == len(terms) - 1
+            ids: set[str] = set()
+            if u or not last:
+                ids.update(self.artist_post.get(t, ()))
+            else:
+                k = bisect_left(self.artist_vocab, t)
+                while k < len(self.artist_vocab) and self.artist_vocab[k].startswith(t):
+                    ids.update(self.artist_post[self.artist_vocab[k]])
+                    k += 1
+            artist_ids = ids if artist_ids is None else artist_ids & ids
+            if not artist_ids:
+                break
+        for aid in artist_ids or ():
+            name, name_w, best = self.artist_info[aid]
+            qual = quality(name_w, frozenset(index_tokens(name_w)))
+            # an artist ranks with its best album, and just above it on equal quality
+            scored.append((qual, 1, best, Suggestion("artist", aid, name, name, self.image[best])))
+        scored.sort(key=lambda s: (-s[0], s[2], -s[1]))
+        return [s[3] for s in scored[:limit]]

@@ -1,0 +1,114 @@
+"""Tier-1 search use cases: rebuild the index, hold it in memory, answer from it.
+
+* :func:`rebuild_index` - populate calls it at the end of each run (cleanup may too; locally
+  ``python -m tools.build_index``): reads the popular tier through a port, ranks albums by our
+  own signals, writes a new version through the index-store port and flips the pointer.
+* :class:`Tier1Holder` - the search Lambda's copy: loaded lazily on first use, once per
+  container, and re-checked for a newer version at most every ``recheck_seconds`` (one
+  small read of the pointer). A broken or missing index never fails a request: search just
+  goes on to Spotify, suggest answers nothing.
+
+No AWS or HTTP imports: the store and the album source come in through ports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from musicboxd.errors import CacheUnavailable
+from musicboxd.index.core import IndexedAlbum, Suggestion, Tier1Index
+from musicboxd.models import SearchPage
+from musicboxd.ports import DemandCounts, IndexPointer, IndexStore, PopularAlbumSource
+
+log = logging.getLogger(__name__)
+
+
+def rebuild_index(
+    source: PopularAlbumSource,
+    store: IndexStore,
+    *,
+    demand: DemandCounts | None = None,
+    clock: Callable[[], float] = time.time,
+) -> IndexPointer:
+    """Build the index from every fresh popular-tier album and make it the current version."""
+    now = clock()
+    counts = demand.demand() if demand is not None else {}
+    albums = [
+        IndexedAlbum(
+            summary=c.album.summary(),
+            demand=float(counts.get(c.album.id, 0.0)),
+            popularity=c.album.popularity,
+            tier=c.tier,
+        )
+        for c in source.popular_albums()
+        if c.album is not None and c.fresh(now)
+    ]
+    now_year = dt.datetime.fromtimestamp(now, dt.UTC).year
+    index = Tier1Index.build(albums, version="", built_at=now, now_year=now_year)
+    body = index.dumps()
+    version = f"{int(now)}-{hashlib.sha256(body).hexdigest()[:8]}"
+    index.version = version
+    blob = index.dumps()  # the version is part of the artifact, so a loaded index knows itself
+    return store.save(blob, version=version, built_at=now, albums=len(index))
+
+
+class Tier1Holder:
+    """The container's in-memory index, refreshed lazily; implements the Tier1Search port."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        *,
+        recheck_seconds: float = 300,
+        clock: Callable[[], float] = time.monotonic,
+        search_enabled: bool = True,
+    ):
+        self._store = store
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._search_enabled = search_enabled
+        self._index: Tier1Index | None = None
+        self._checked_at: float | None = None
+        self._lock = threading.Lock()
+        self.loads = 0  # versions loaded by this container (tests, logs)
+        self.load_seconds = 0.0
+
+    def index(self) -> Tier1Index | None:
+        now = self._clock()
+        if self._checked_at is not None and now - self._checked_at < self._recheck:
+            return self._index
+        with self._lock:
+            if self._checked_at is not None and now - self._checked_at < self._recheck:
+                return self._index
+            self._checked_at = now
+            try:
+                pointer = self._store.current()
+                if pointer is not None and (self._index is None or pointer.version != self._index.version):
+                    started = time.perf_counter()
+                    self._index = Tier1Index.loads(self._store.load(pointer))
+                    self.load_seconds = time.perf_counter() - started
+                    self.loads += 1
+                    log.info("tier-1 index %s loaded: %d albums in %.0f ms",
+                             pointer.version, len(self._index), self.load_seconds * 1000)
+            except (CacheUnavailable, ValueError) as exc:  # keep what we have, retry after the interval
+                log.warning("tier-1 index not refreshed: %s", exc)
+        return self._index
+
+    @property
+    def version(self) -> str | None:
+        return self._index.version if self._index is not None else None
+
+    def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
+        if not self._search_enabled:
+            return None
+        index = self.index()
+        return None if index is None else index.answer(query, limit=limit, offset=offset)
+
+    def suggest(self, query: str, *, limit: int) -> list[Suggestion]:
+        index = self.index()
+        return [] if index is None else index.suggest(query, limit=limit)

@@ -1,0 +1,33 @@
+"""The whole local stack (moto + emulator + API Gateway emulation), as `make run` starts it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tools.localstack.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with LocalStack(api_port=0, write_stack_file=False) as running:
+        yield running
+
+
+@pytest.fixture
+def api(stack):
+    with httpx.Client(base_url=stack.api_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+def emulator(stack):
+    """Control plane of the emulator: stats, faults, config; reset around each test."""
+    with httpx.Client(base_url=stack.emulator_url, timeout=15) as client:
+        client.post("/_emulator/reset")
+        yield client
+        client.post("/_emulator/reset")
+
+
+def spotify_calls(emulator: httpx.Client) -> int:
+    return emulator.get("/_emulator/stats").json()["total"]

@@ -1,0 +1,73 @@
+"""Tier-1 index through a real (moto) DynamoDB: popular-tier reader, chunked store, holder."""
+
+import pytest
+
+from musicboxd.adapters.dynamo import DynamoCache, make_model
+from musicboxd.adapters.index_store import DynamoIndexStore, DynamoPopularAlbums
+from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED
+from musicboxd.services.tier1 import Tier1Holder, rebuild_index
+from tests.fakes import FakeClock, make_album
+
+
+@pytest.fixture
+def world(table_settings):
+    clock = FakeClock()
+    model = make_model(table_settings)
+    cache = DynamoCache(model, clock=clock)
+    store = DynamoIndexStore(model, clock=clock, chunk_bytes=200)  # tiny chunks: several per version
+    return clock, model, cache, store, DynamoPopularAlbums(model, clock=clock)
+
+
+def test_build_load_round_trip_only_popular_and_fresh(world):
+    clock, model, cache, store, source = world
+    names = ["Homogenic", "Кино — Группа крови", "坂本龍一 async", "Ágætis byrjun"]
+    for n, name in enumerate(names):
+        cache.put_album(make_album(f"{n:022d}", name=name), tier=TIER_POPULAR, ttl_seconds=1000)
+    cache.put_album(make_album("S" * 22, name="Searched Only"), tier=TIER_SEARCHED, ttl_seconds=1000)
+    cache.put_album(make_album("E" * 22, name="Expired Popular"), tier=TIER_POPULAR, ttl_seconds=1)
+    clock.advance(5)
+
+    pointer = rebuild_index(source, store, clock=clock)
+    assert pointer.albums == 4 and pointer.chunks > 1
+    assert store.current() == pointer
+
+    holder = Tier1Holder(store, recheck_seconds=300, clock=clock)
+    index = holder.index()
+    assert index.version == pointer.version and len(index) == 4
+    assert sorted(index.cols["name"]) == sorted(names)
+    assert [s.name for s in holder.suggest("agae", limit=3)] == ["Ágætis byrjun"]
+    assert holder.suggest("searched", limit=3) == [] and holder.suggest("expired", limit=3) == []
+
+
+def test_new_version_replaces_the_pointer_and_old_chunks_expire(world):
+    clock, model, cache, store, source = world
+    cache.put_album(make_album(), tier=TIER_POPULAR, ttl_seconds=10_000)
+    first = rebuild_index(source, store, clock=clock)
+    holder = Tier1Holder(store, recheck_seconds=300, clock=clock)
+    assert holder.version == first.version or holder.index().version == first.version
+
+    cache.put_album(make_album("V" * 22, name="Vespertine"), tier=TIER_POPULAR, ttl_seconds=10_000)
+    clock.advance(60)
+    second = rebuild_index(source, store, clock=clock)
+    assert second.version != first.version
+    old = list(model.query(f"INDEX#{first.version}"))
+    assert old and all(item.expires_at == int(clock()) + 86_400 for item in old)
+    assert all(item.expires_at is None for item in model.query(f"INDEX#{second.version}"))
+
+    assert holder.suggest("vesp", limit=5) == []  # still the first version
+    clock.advance(300)
+    assert [s.name for s in holder.suggest("vesp", limit=5)] == ["Vespertine"]
+    assert holder.version == second.version
+
+
+def test_corrupt_artifact_is_refused_and_the_old_index_kept(world):
+    clock, model, cache, store, source = world
+    cache.put_album(make_album(), tier=TIER_POPULAR, ttl_seconds=10_000)
+    rebuild_index(source, store, clock=clock)
+    holder = Tier1Holder(store, recheck_seconds=1, clock=clock)
+    good = holder.index()
+    clock.advance(10)
+    pointer = rebuild_index(source, store, clock=clock)
+    model(f"INDEX#{pointer.version}", "C#0000", kind="INDEX", data=b"garbage").save()
+    clock.advance(10)
+    assert holder.index() is good

@@ -1,0 +1,159 @@
+"""Tier-1 index: folding, typeahead, confident answers, holder refresh (no AWS, no HTTP)."""
+
+import hashlib
+
+import pytest
+
+from musicboxd.index.core import IndexedAlbum, Tier1Index
+from musicboxd.index.text import fold, index_tokens, words
+from musicboxd.models import AlbumSummary, ArtistRef
+from musicboxd.ports import CachedAlbum, IndexPointer
+from musicboxd.services.tier1 import Tier1Holder, rebuild_index
+from tests.fakes import FakeClock, make_album
+
+
+def summary(i: int, name: str, artist: str, year: str = "2001") -> AlbumSummary:
+    aid = f"{i:022d}"
+    return AlbumSummary(id=aid, name=name, artists=[ArtistRef(id=f"a{artist}"[:22], name=artist)],
+                        artist_name=artist, release_date=year, total_tracks=10, album_type="album",
+                        image_url=f"https://img/{aid}", spotify_url=f"https://open/{aid}")
+
+
+CATALOG = [
+    (1, "Homogenic", "Björk", 50),
+    (2, "Vespertine", "Björk", 40),
+    (3, "Async", "坂本龍一", 30),
+    (4, "Группа крови", "Кино", 45),
+    (5, "Ágætis byrjun", "Sigur Rós", 35),
+    (6, "Gold", "ABBA", 60),
+    (7, "Gold", "Spandau Ballet", 55),
+    (8, "Gold", "Cat Stevens", 30),
+    (9, "Gold", "Ryan Adams", 25),
+    (10, "Gold", "Steps", 20),
+    (11, "Gold Dust", "Someone", 1),
+    (12, "Gold", "Obscure Band", 0),
+    (13, "ザ・ベスト", "宇多田ヒカル", 33),
+    (14, "Filler One", "Nobody", 0),
+    (15, "Filler Two", "Nobody", 0),
+] + [(i, f"Filler {i}", "Nobody", 0) for i in range(16, 30)]
+
+
+@pytest.fixture
+def index():
+    albums = [IndexedAlbum(summary(i, n, a), demand=d) for i, n, a, d in CATALOG]
+    return Tier1Index.loads(Tier1Index.build(albums, version="v1", built_at=1.0, now_year=2026).dumps())
+
+
+def test_fold_is_case_width_and_accent_insensitive():
+    assert fold("BJÖRK") == fold("björk") == fold("Bjork") == "bjork"
+    assert fold("Ｓｉｇｕｒ　Rós") == "sigur ros"
+    assert words("Ágætis byrjun!") == "agaetis byrjun"
+    assert {"坂本", "本龍", "坂"} <= index_tokens(words("坂本龍一"))
+
+
+def test_round_trip_keeps_every_column(index):
+    again = Tier1Index.loads(index.dumps())
+    assert again.version == "v1" and len(again) == len(CATALOG)
+    assert again.cols == index.cols
+    s = again.summary(again.cols["id"].index(f"{1:022d}"))
+    assert s == summary(1, "Homogenic", "Björk")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("bjo", "Björk"), ("BJÖ", "Björk"), ("bjork homo", "Homogenic"), ("坂本", "坂本龍一"), ("龍", "坂本龍一"),
+     ("кин", "Кино"), ("групп", "Группа крови"), ("agaetis", "Ágætis byrjun"), ("sigur ro", "Sigur Rós"),
+     ("ヒカル", "宇多田ヒカル"), ("ｈｏｍｏ", "Homogenic")],
+)
+def test_unicode_and_accent_insensitive_prefix_suggestions(index, typed, expected):
+    names = [s.name for s in index.suggest(typed, limit=5)]
+    assert expected in names
+
+
+def test_suggest_ranks_artist_then_its_albums_and_respects_limit(index):
+    got = index.suggest("bj", limit=3)
+    assert [(s.type, s.name) for s in got] == [("artist", "Björk"), ("album", "Homogenic"), ("album", "Vespertine")]
+    assert len(index.suggest("gold", limit=2)) == 2
+    assert index.suggest("zzz", limit=5) == []
+
+
+def test_confident_answer_needs_k_exact_titles_of_popular_albums(index):
+    page = index.answer("gold", limit=5, offset=0)
+    assert page is not None
+    assert [a.artist_name for a in page.items] == ["ABBA", "Spandau Ballet", "Cat Stevens", "Ryan Adams", "Steps"]
+    # only 1 exact "Homogenic": Spotify may hold better matches we do not -> not confident
+    assert index.answer("homogenic", limit=5, offset=0) is None
+    # ... but a one-result page is safe
+    assert [a.name for a in index.answer("homogenic", limit=1, offset=0).items] == ["Homogenic"]
+    assert index.answer("gold", limit=5, offset=5) is None  # offset pages always go to Spotify
+    assert index.answer("gol", limit=5, offset=0) is None  # partial words are never confident
+    assert index.answer("björk", limit=1, offset=0) is None  # artist albums: order unknown
+
+
+class MemoryIndexStore:
+    def __init__(self):
+        self.blobs: dict[str, bytes] = {}
+        self.pointer: IndexPointer | None = None
+        self.reads = 0
+
+    def current(self):
+        self.reads += 1
+        return self.pointer
+
+    def load(self, pointer):
+        return self.blobs[pointer.version]
+
+    def save(self, blob, *, version, built_at, albums):
+        self.blobs[version] = blob
+        self.pointer = IndexPointer(version, 1, hashlib.sha256(blob).hexdigest(), len(blob), built_at, albums)
+        return self.pointer
+
+
+class ListSource:
+    def __init__(self, albums, clock):
+        self.albums = albums
+        self.clock = clock
+
+    def popular_albums(self):
+        return [CachedAlbum(a, self.clock() + 100, "popular") for a in self.albums]
+
+
+def test_rebuild_then_holder_picks_up_a_new_version_after_the_recheck_interval():
+    clock = FakeClock()
+    store = MemoryIndexStore()
+    source = ListSource([make_album()], clock)
+    rebuild_index(source, store, clock=clock)
+    holder = Tier1Holder(store, recheck_seconds=300, clock=clock)
+    assert [s.name for s in holder.suggest("homo", limit=5)] == ["Homogenic"]
+    first = holder.version
+    source.albums = [make_album(), make_album("V" * 22, name="Vespertine")]
+    clock.advance(10)
+    rebuild_index(source, store, clock=clock)
+    assert holder.suggest("vesp", limit=5) == [] and holder.version == first  # within the interval
+    reads = store.reads
+    clock.advance(300)
+    assert [s.name for s in holder.suggest("vesp", limit=5)] == ["Vespertine"]
+    assert holder.version != first and holder.loads == 2 and store.reads == reads + 1
+
+
+def test_holder_without_index_answers_nothing_and_search_disabled():
+    clock = FakeClock()
+    store = MemoryIndexStore()
+    holder = Tier1Holder(store, recheck_seconds=300, clock=clock)
+    assert holder.suggest("x", limit=5) == [] and holder.answer("x", limit=5, offset=0) is None
+    rebuild_index(ListSource([make_album()], clock), store, clock=clock)
+    off = Tier1Holder(store, recheck_seconds=300, clock=clock, search_enabled=False)
+    assert off.answer("homogenic", limit=1, offset=0) is None
+    assert off.suggest("homogenic", limit=1)
+
+
+def test_expired_popular_albums_are_left_out():
+    clock = FakeClock()
+    store = MemoryIndexStore()
+
+    class Src:
+        def popular_albums(self):
+            return [CachedAlbum(make_album(), clock() - 1, "popular"), CachedAlbum(None, clock() + 10, "")]
+
+    pointer = rebuild_index(Src(), store, clock=clock)
+    assert pointer.albums == 0

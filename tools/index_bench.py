@@ -1,0 +1,88 @@
+"""Tier-1 index size and load time: ``python -m tools.index_bench [--albums 50000]``.
+
+Generates realistic album summaries with Faker (several locales and scripts, 22-char ids,
+Spotify-shaped image/album URLs), builds the index, and reports the compressed artifact size,
+the number of 350 KB DynamoDB chunks, and the time to rebuild the in-memory index from the
+artifact (what a search Lambda pays once per container, on top of one BatchGetItem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import string
+import time
+
+from musicboxd.index.core import IndexedAlbum, Tier1Index
+from musicboxd.models import AlbumSummary, ArtistRef
+
+LOCALES = ["en_US", "de_DE", "fr_FR", "es_ES", "ja_JP", "ru_RU", "ko_KR", "zh_CN", "sv_SE", "pt_BR"]
+
+
+def _id(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=22))
+
+
+def generate(n: int, seed: int = 1) -> list[IndexedAlbum]:
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fakers = {loc: Faker(loc) for loc in LOCALES}
+    for i, f in enumerate(fakers.values()):
+        f.seed_instance(seed + i)
+    artists = []
+    for _ in range(max(1, n // 4)):
+        f = fakers[rng.choice(LOCALES)]
+        artists.append((ArtistRef(id=_id(rng), name=f.name()), f))
+    out = []
+    for _ in range(n):
+        artist, f = rng.choice(artists)
+        name = " ".join(w.capitalize() for w in f.words(rng.randint(1, 4)))
+        aid = _id(rng)
+        out.append(IndexedAlbum(
+            AlbumSummary(
+                id=aid, name=name, artists=[artist], artist_name=artist.name,
+                release_date=f"{rng.randint(1960, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                release_date_precision="day", total_tracks=rng.randint(1, 30),
+                album_type=rng.choice(["album", "single", "compilation"]),
+                image_url=f"https://i.scdn.co/image/ab67616d0000b273{rng.getrandbits(96):024x}",
+                spotify_url=f"https://open.spotify.com/album/{aid}",
+            ),
+            demand=rng.paretovariate(1.2),
+        ))  # fmt: skip
+    return out
+
+
+def measure(n: int) -> dict:
+    albums = generate(n)
+    t = time.perf_counter()
+    index = Tier1Index.build(albums, version="bench", built_at=0, now_year=2026)
+    build_s = time.perf_counter() - t
+    blob = index.dumps()
+    loads = []
+    for _ in range(3):
+        t = time.perf_counter()
+        loaded = Tier1Index.loads(blob)
+        loads.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    for q in ("a", "ma", "mar", "love", "gold", "шко", "東京"):
+        loaded.suggest(q, limit=10)
+    suggest_ms = (time.perf_counter() - t) / 7 * 1000
+    return {
+        "albums": len(index), "artifact_bytes": len(blob), "chunks_350kb": -(-len(blob) // 350_000),
+        "build_s": build_s, "load_s_min": min(loads), "load_s_max": max(loads), "suggest_ms_avg": suggest_ms,
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--albums", type=int, default=50_000)
+    r = measure(ap.parse_args(argv).albums)
+    print(f"albums {r['albums']}: artifact {r['artifact_bytes'] / 1e6:.2f} MB in {r['chunks_350kb']} chunk(s), "
+          f"build {r['build_s']:.2f}s, load {r['load_s_min'] * 1000:.0f}-{r['load_s_max'] * 1000:.0f} ms, "
+          f"suggest {r['suggest_ms_avg']:.2f} ms avg")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
