@@ -22,6 +22,7 @@ from tools.localstack.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ROOT / ".local" / "resilience"
+CACHE_KINDS = ("ALBUM", "MISSING", "SEARCH")
 
 
 @dataclass
@@ -79,13 +80,14 @@ class Stack:
         )
 
     def items(self, *, include_budget: bool = False) -> dict[tuple[str, str], dict]:
-        """Every item of the table (cache items; budget/lock items are bookkeeping)."""
+        """The cache items of the table (albums, 404s, searches); with ``include_budget`` everything
+        (budget/circuit, leases, usage counters: bookkeeping that legitimately changes)."""
         client, out, kwargs = self.dynamodb(), {}, {"TableName": os.environ["TABLE_NAME"]}
         while True:
             page = client.scan(**kwargs)
             for item in page["Items"]:
                 kind = item.get("kind", {}).get("S", "")
-                if include_budget or kind not in ("BUDGET", "LOCK"):
+                if include_budget or kind in CACHE_KINDS:
                     out[(item["pk"]["S"], item["sk"]["S"])] = item
             if "LastEvaluatedKey" not in page:
                 return out
