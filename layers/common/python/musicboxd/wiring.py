@@ -172,8 +172,11 @@ class Container:
     def cache_only(self):
         from musicboxd.services.fallbacks import CacheOnlySearch
 
+        # 0.25 s at most: it runs after the upstream budget is spent, inside the Lambda's safety margin.
         return CacheOnlySearch(
-            lambda n: self.cache.scan_albums(max_items=n), max_items=self.settings.cache_only_max_items
+            lambda n: self.cache.scan_albums(max_items=n, page_size=50),
+            max_items=self.settings.cache_only_max_items,
+            max_seconds=0.25,
         )
 
     def search_fallbacks(self):
