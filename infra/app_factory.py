@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aws_cdk import App
-from musicboxd import routes as routes_mod
-from musicboxd.routes import Route
 
 from infra import nag, stages
 from infra.stack import MusicboxdStack
+from musicboxd import routes as routes_mod
+from musicboxd.routes import Route
 
 
 def build(app: App, routes: Iterable[Route] = routes_mod.ROUTES) -> MusicboxdStack:

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from musicboxd import routes as routes_mod
-from musicboxd.routes import Route
 
 from infra.constructs.api import RestApi
 from infra.constructs.layer import Functions
@@ -17,6 +15,8 @@ from infra.constructs.parameters import SpotifyParameters
 from infra.constructs.schedules import Schedules
 from infra.constructs.table import CacheTable
 from infra.stages import StageConfig
+from musicboxd import routes as routes_mod
+from musicboxd.routes import Route
 
 # Item access the code needs (PynamoDB + boto3); Scan is included because the cache-only
 # fallback and cleanup read bounded pages. No table administration (create/delete/update).

@@ -10,10 +10,10 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from musicboxd.routes import Route
 
 from infra.nag import acknowledge
 from infra.stages import StageConfig
+from musicboxd.routes import Route
 
 # Query-string parameters API Gateway validates before invoking Lambda (True = required).
 # The handlers validate ranges/formats themselves; this only rejects requests that can never

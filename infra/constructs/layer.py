@@ -20,11 +20,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from musicboxd import routes, telemetry
 
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR, LAYER_DIR
 from infra.stages import StageConfig
+from musicboxd import routes, telemetry
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -15,9 +15,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from musicboxd import telemetry
 
 from infra.stages import StageConfig
+from musicboxd import telemetry
 
 API_FUNCTIONS = ("search", "album")
 FIVE_MIN = Duration.minutes(5)

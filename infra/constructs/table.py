@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
-from musicboxd import config
 
 from infra.stages import StageConfig
+from musicboxd import config
 
 
 class CacheTable(Construct):

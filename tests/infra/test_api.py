@@ -3,11 +3,11 @@ import json
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
-from musicboxd import routes
-from musicboxd.routes import Route
 
 from infra import stages
 from infra.stack import MusicboxdStack
+from musicboxd import routes
+from musicboxd.routes import Route
 
 from .conftest import cdk_json_context
 

@@ -2,6 +2,7 @@ import inspect
 import re
 
 import pytest
+
 from musicboxd import config, routes, telemetry
 
 # Env vars the deployed code must be given (the Settings defaults are for the local stack).

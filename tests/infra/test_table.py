@@ -1,4 +1,5 @@
 from aws_cdk.assertions import Match
+
 from musicboxd import config
 
 
