@@ -1,5 +1,6 @@
 """Bundles the shared layer for real (pip, PyPI) exactly as `cdk synth` does, without Docker."""
 
+import ast
 import subprocess
 import sys
 import zipfile
@@ -67,3 +68,24 @@ def test_layer_pure_python_imports_in_isolation(layer):
         [sys.executable, "-I", "-S", "-c", code, str(layer / "python")], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_every_import_of_the_shared_package_is_satisfied(layer):
+    """Each module musicboxd imports is stdlib, in the layer, or provided by the Lambda runtime."""
+    site = layer / "python"
+    available = {p.name.removesuffix(".py") for p in site.iterdir() if not p.name.endswith(".dist-info")}
+    available |= set(sys.stdlib_module_names) | set(RUNTIME_PROVIDED) | {"__future__"}
+    missing = {}
+    for source in (site / "musicboxd").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in available:
+                    missing.setdefault(top, []).append(str(source.relative_to(site)))
+    assert not missing, missing
