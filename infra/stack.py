@@ -60,6 +60,7 @@ class MusicboxdStack(Stack):
         self.table = CacheTable(self, "Cache", stage=stage)
         self.parameters = SpotifyParameters(self, "Parameters", stage=stage)
         environment = {
+            **stage.function_env,
             "TABLE_NAME": self.table.table.table_name,
             "SPOTIFY_MODE": stage.spotify_mode,
             "SPOTIFY_MARKET": stage.spotify_market,

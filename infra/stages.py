@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+import re
+from dataclasses import dataclass, field, replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -26,6 +28,8 @@ class StageConfig:
     alert_email: str = ""
     api_cloudwatch_role: bool = False
     reserved_concurrency: bool = True
+    # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
+    function_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:
@@ -80,6 +84,27 @@ DEFAULTS: dict[str, StageConfig] = {
 }
 
 
+# Env vars infra owns (derived from resources) or that must never be plain env (secrets/endpoints).
+RESERVED_ENV = re.compile(
+    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME"
+    r"|.*_ENDPOINT_URL|AWS_.*|LAMBDA_.*|_.*)$"
+)
+
+
+def _function_env(raw: object) -> dict[str, str]:
+    """``-c function_env='{"POPULATE_CALL_BUDGET":"300"}'`` (CLI: JSON string; cdk.json: object)."""
+    if isinstance(raw, str):
+        raw = json.loads(raw) if raw.strip() else {}
+    if not isinstance(raw, dict):
+        raise ValueError("context function_env must be an object of NAME: value")
+    env = {}
+    for name, value in raw.items():
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name) or RESERVED_ENV.match(name):
+            raise ValueError(f"context function_env: {name!r} is not a settable variable")
+        env[name] = str(value)
+    return env
+
+
 def _flag(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -113,4 +138,6 @@ def from_context(node: Node) -> StageConfig:
         overrides["spotify_mode"] = mode
     if market := node.try_get_context("spotify_market"):
         overrides["spotify_market"] = str(market)
+    if (raw_env := node.try_get_context("function_env")) not in (None, ""):
+        overrides["function_env"] = _function_env(raw_env)
     return replace(cfg, **overrides)

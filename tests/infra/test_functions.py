@@ -98,6 +98,15 @@ def test_env_vars_the_code_reads(dev, name):
     assert env["SPOTIFY_CLIENT_SECRET_PARAMETER"] == params.client_secret_name
 
 
+def test_function_env_context_reaches_every_function(tmp_path):
+    from .conftest import synthesize
+
+    synth = synthesize(tmp_path, stage="staging", function_env={"POPULATE_CALL_BUDGET": "300"})
+    for fn in functions(synth).values():
+        assert fn["Environment"]["Variables"]["POPULATE_CALL_BUDGET"] == "300"
+    assert "POPULATE_CALL_BUDGET" in settings_env_names()
+
+
 def test_log_groups_have_retention(dev, prod):
     for synth, days in ((dev, 7), (prod, 90)):
         groups = synth.of_type("AWS::Logs::LogGroup").values()

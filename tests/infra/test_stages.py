@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from aws_cdk import App, RemovalPolicy
 
@@ -32,3 +34,15 @@ def test_context_overrides():
 def test_bad_context_is_rejected(context):
     with pytest.raises(ValueError):
         cfg(**context)
+
+
+def test_function_env_from_context():
+    c = cfg(function_env='{"POPULATE_CALL_BUDGET": 300, "POPULATE_PLAYLISTS": "a,b"}')
+    assert c.function_env == {"POPULATE_CALL_BUDGET": "300", "POPULATE_PLAYLISTS": "a,b"}
+    assert cfg(function_env={}).function_env == {}
+
+
+@pytest.mark.parametrize("name", ["SPOTIFY_CLIENT_SECRET", "TABLE_NAME", "AWS_REGION", "lower", "DYNAMODB_ENDPOINT_URL"])
+def test_function_env_rejects_owned_or_secret_names(name):
+    with pytest.raises(ValueError):
+        cfg(function_env=json.dumps({name: "x"}))
