@@ -52,10 +52,11 @@ emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMUL
 # --- infrastructure (CDK v2, issue 5) -------------------------------------------------
 STAGE     ?= dev
 CDK_ARGS  ?=
+export CDK_ARGS  # used as $$CDK_ARGS: the shell keeps the quotes of JSON context values
 NPM_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 # Offline and deterministic: no IMDS probing, no notices/telemetry calls, env-agnostic stack.
 CDK       := AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
-CDK_CTX   := -c stage=$(STAGE) --no-notices $(CDK_ARGS)
+CDK_CTX   := -c stage=$(STAGE) --no-notices $$CDK_ARGS
 
 .PHONY: node_modules synth cfn-lint diff deploy bootstrap
 $(NPM_STAMP): package.json package-lock.json
@@ -77,4 +78,4 @@ deploy: venv node_modules ## deploy the whole service: make deploy STAGE=dev (ne
 	$(CDK) deploy $(CDK_CTX)
 
 bootstrap: venv node_modules ## one-time CDK bootstrap of the target account/region (needs credentials)
-	$(CDK) bootstrap $(CDK_ARGS)
+	$(CDK) bootstrap $$CDK_ARGS
