@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 
@@ -26,15 +27,18 @@ QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
 CORS_HEADERS = ["Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Api-Key"]
 EXPOSE_HEADERS = ["X-Cache", "Retry-After"]
 
-# API Gateway's own errors (before Lambda) in the service's error envelope.
+# API Gateway's own errors (before/around Lambda) in the service's error envelope, with the
+# codes the handlers and the local API emulation use. message None = API Gateway's message.
 GATEWAY_ERRORS = (
-    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "bad_request"),
-    (apigw.ResponseType.THROTTLED, "429", "throttled"),
-    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "quota_exceeded"),
-    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden"),
-    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "403", "forbidden"),
-    (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "upstream_timeout"),
-    (apigw.ResponseType.DEFAULT_5_XX, "502", "bad_gateway"),
+    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "bad_request", None),
+    (apigw.ResponseType.THROTTLED, "429", "throttled", None),
+    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "quota_exceeded", None),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
+    # API Gateway's answer to an unknown path or method (the local emulation's 404/405), and to
+    # an unsigned call of an AWS_IAM route: "Missing Authentication Token" would mislead.
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route"),
+    (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "upstream_timeout", None),
+    (apigw.ResponseType.DEFAULT_5_XX, "502", "bad_gateway", None),
 )
 
 
@@ -107,7 +111,7 @@ class RestApi(Construct):
             # GET-only API: no bodies or models today; body validation is on for future routes.
             validate_request_body=True,
         )
-        for response_type, status, code in GATEWAY_ERRORS:
+        for response_type, status, code, message in GATEWAY_ERRORS:
             self.api.add_gateway_response(
                 f"Gateway{response_type.response_type}",
                 type=response_type,
@@ -118,8 +122,9 @@ class RestApi(Construct):
                 },
                 templates={
                     "application/json": (
-                        f'{{"error":{{"status":{status},"code":"{code}",'
-                        '"message":$context.error.messageString}}'
+                        f'{{"error":{{"status":{status},"code":"{code}","message":'
+                        + (json.dumps(message) if message else "$context.error.messageString")
+                        + "}}"
                     )
                 },
             )
