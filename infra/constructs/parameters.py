@@ -46,7 +46,8 @@ class SpotifyParameters(Construct):
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadSpotifyCredentials",
-                actions=["ssm:GetParameter"],
+                # the code reads both in one GetParameters call
+                actions=["ssm:GetParameter", "ssm:GetParameters"],
                 resources=[self.client_id_arn, self.client_secret_arn],
             )
         )

@@ -1,5 +1,7 @@
 import json
+import re
 
+from infra.paths import LAYER_PYTHON
 from musicboxd import config
 
 
@@ -59,7 +61,7 @@ def test_ssm_scoped_to_the_three_parameters(dev):
         actions = set(as_list(st["Action"]))
         if not any(a.startswith("ssm:") for a in actions):
             continue
-        assert actions <= {"ssm:GetParameter", "ssm:PutParameter"}
+        assert actions <= {"ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"}
         for resource in as_list(st["Resource"]):
             text = json.dumps(resource)
             assert "*" not in text
@@ -85,3 +87,13 @@ def test_logs_only_to_own_log_group(dev):
         if any(a.startswith("logs:") for a in as_list(st["Action"])):
             (resource,) = as_list(st["Resource"])
             assert resource["Fn::GetAtt"][0] in groups
+
+
+def test_every_ssm_call_of_the_code_is_granted(dev):
+    """boto3 SSM calls in the adapters (get_parameters -> ssm:GetParameters) are all allowed."""
+    source = (LAYER_PYTHON / "musicboxd" / "adapters" / "ssm.py").read_text()
+    calls = set(re.findall(r"\b(get_parameters?|put_parameter|get_parameters_by_path|delete_parameter)\(", source))
+    assert calls, "no SSM calls found: has the adapter moved?"
+    needed = {"ssm:" + "".join(part.title() for part in call.split("_")) for call in calls}
+    granted = {a for _, st in statements(dev) for a in as_list(st["Action"])}
+    assert needed <= granted, needed - granted
