@@ -1,3 +1,4 @@
+import pytest
 from aws_cdk.assertions import Match
 
 from musicboxd import config
@@ -57,3 +58,29 @@ def test_prod_is_protected_and_retained(prod):
     assert prod.stack.termination_protection
     for log_group in prod.of_type("AWS::Logs::LogGroup").values():
         assert log_group["DeletionPolicy"] == "Retain"
+
+
+def test_table_matches_the_codes_pynamodb_model(dev):
+    """The deployed table is the one the adapter's model describes (keys, types, index, projection)."""
+    pytest.importorskip("pynamodb")
+    from musicboxd.adapters.dynamo import make_model
+    from musicboxd.config import Settings
+
+    schema = make_model(Settings.from_env({}))._get_schema()
+    table = next(iter(dev.of_type("AWS::DynamoDB::Table").values()))["Properties"]
+
+    def keys(schema_keys):
+        return sorted((k["AttributeName"], k["KeyType"]) for k in schema_keys)
+
+    def attrs(defs):
+        return sorted((a["AttributeName"], a["AttributeType"]) for a in defs)
+
+    assert keys(table["KeySchema"]) == keys(schema["key_schema"])
+    assert attrs(table["AttributeDefinitions"]) == attrs(schema["attribute_definitions"])
+    cdk_indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    model_indexes = {i["index_name"]: i for i in schema["global_secondary_indexes"]}
+    assert set(cdk_indexes) == set(model_indexes)
+    for name, index in model_indexes.items():
+        assert keys(cdk_indexes[name]["KeySchema"]) == keys(index["key_schema"])
+        assert cdk_indexes[name]["Projection"] == index["projection"]
+    assert not schema["local_secondary_indexes"] and "LocalSecondaryIndexes" not in table
