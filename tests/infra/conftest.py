@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from infra import nag  # noqa: E402
 from infra.app_factory import build  # noqa: E402
+from infra.constructs import layer as layer_module  # noqa: E402
 from infra.paths import FUNCTIONS_DIR, ROOT  # noqa: E402
 from infra.stack import MusicboxdStack  # noqa: E402
+from musicboxd import routes  # noqa: E402
 
 ALERT_EMAIL = "ops@musicboxd.example"
 
@@ -45,9 +48,6 @@ class Synth:
 
 
 def synthesize(outdir: Path, **context: object) -> Synth:
-    missing = [n for n in ("search", "album", "populate", "cleanup") if not (FUNCTIONS_DIR / n).is_dir()]
-    if missing:
-        pytest.fail(f"function code missing: {missing} (functions/<name>/handler.py)")
     ctx = cdk_json_context() | {"aws:cdk:bundling-stacks": []} | context
     app = App(outdir=str(outdir), context=ctx)
     start = len(nag.ACKNOWLEDGED)
@@ -62,6 +62,34 @@ def synthesize(outdir: Path, **context: object) -> Synth:
     report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
     template = Template.from_json(json.loads(template_path.read_text()))
     return Synth(stack, template, template_path, report, error, nag.ACKNOWLEDGED[start:])
+
+
+def missing_functions() -> list[str]:
+    return [n for n in routes.FUNCTIONS if not (FUNCTIONS_DIR / n / "handler.py").is_file()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def function_code(tmp_path_factory: pytest.TempPathFactory):
+    """Template tests need a code directory per function, not the code itself.
+
+    While a function's code has not landed yet, point the construct at a copy of functions/
+    with a stub for it (`make synth` itself still fails loudly on a missing function).
+    """
+    missing = missing_functions()
+    if not missing:
+        yield FUNCTIONS_DIR
+        return
+    warnings.warn(f"functions/{{{','.join(missing)}}} missing: template tests use stubs", stacklevel=1)
+    stub_root = tmp_path_factory.mktemp("functions")
+    for name in routes.FUNCTIONS:
+        if name in missing:
+            (stub_root / name).mkdir()
+            (stub_root / name / "handler.py").write_text("def handler(event, context):\n    return {}\n")
+        else:
+            (stub_root / name).symlink_to(FUNCTIONS_DIR / name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(layer_module, "FUNCTIONS_DIR", stub_root)
+        yield stub_root
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,15 @@ import pytest
 
 from infra.paths import ROOT
 
+from .conftest import missing_functions
+
 
 @pytest.mark.slow
 def test_pinned_cli_synthesizes_without_credentials(tmp_path):
     if shutil.which("npm") is None:
         pytest.skip("node/npm not installed")
+    if missing := missing_functions():
+        pytest.skip(f"function code not landed yet: {missing}")
     cdk = ROOT / "node_modules" / ".bin" / "cdk"
     if not cdk.exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
