@@ -14,6 +14,7 @@ from aws_cdk import (
     BundlingOptions,
     DockerImage,
     Duration,
+    FileSystem,
     ILocalBundling,
 )
 from aws_cdk import aws_iam as iam
@@ -28,6 +29,7 @@ from musicboxd import routes, telemetry
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
+PYTHON_VERSION = "3.13"  # must match RUNTIME
 PIP_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")  # AL2023 glibc 2.34 >= both
 # Shipped by the Lambda Python runtime: never in the layer.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath", "six")
@@ -41,6 +43,7 @@ RUNTIME_PROVIDED_DISTS = (
     "six",
 )
 JUNK_DIRS = ("__pycache__",)
+LAYER_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/tests"]
 
 
 def prune_layer(site: Path) -> None:
@@ -64,7 +67,7 @@ def prune_layer(site: Path) -> None:
 class PipLayerBundler:
     """Builds ``python/`` for the Lambda platform with the local pip (cross-platform wheels)."""
 
-    def __init__(self, source: Path, python_version: str = "3.13") -> None:
+    def __init__(self, source: Path, python_version: str = PYTHON_VERSION) -> None:
         self.source = source
         self.python_version = python_version
 
@@ -113,8 +116,14 @@ def common_layer(scope: Construct, id: str) -> lambda_.LayerVersion:
         compatible_architectures=[ARCHITECTURE],
         code=lambda_.Code.from_asset(
             str(LAYER_DIR),
-            asset_hash_type=AssetHashType.SOURCE,
-            exclude=["**/__pycache__", "**/*.pyc", "**/tests"],
+            # Source fingerprint plus the build recipe: re-bundle when either changes.
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=FileSystem.fingerprint(
+                str(LAYER_DIR),
+                exclude=LAYER_EXCLUDE,
+                extra_hash=f"pip-layer-v1|cp{PYTHON_VERSION}|{'+'.join(PIP_PLATFORMS)}|{'+'.join(RUNTIME_PROVIDED)}",
+            ),
+            exclude=LAYER_EXCLUDE,
             bundling=BundlingOptions(
                 # Never pulled: local bundling always succeeds or raises.
                 image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
@@ -140,6 +149,7 @@ SPECS: dict[str, FunctionSpec] = {
     "populate": FunctionSpec("populate", 512, Duration.minutes(15), 1, "weekly popular-tier fill"),
     "cleanup": FunctionSpec("cleanup", 256, Duration.minutes(5), 1, "daily reap + refresh-ahead"),
 }
+assert RUNTIME.name == f"python{PYTHON_VERSION}"
 assert set(SPECS) == set(routes.FUNCTIONS), "every function in musicboxd.routes.FUNCTIONS needs a spec"
 
 
