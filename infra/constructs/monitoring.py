@@ -171,7 +171,9 @@ class Monitoring(Construct):
         hits = {tier: summed(metric, API_FUNCTIONS, tier) for tier, metric in CACHE_TIERS.items()}
         misses = summed(telemetry.CACHE_MISS, API_FUNCTIONS, "miss")
         rate_using = {f"h{tier}": expr for tier, expr in hits.items()} | {"miss": misses}
-        total = "+".join(rate_using)
+        # Lookups = fresh hits + misses; a stale answer is a miss that was then served stale
+        # (the code counts both), so "stale" is a share of lookups but not part of the sum.
+        total = "+".join(k for k in rate_using if k != "hstale")
         hit_rates = [
             cw.MathExpression(
                 expression=f"100*h{tier}/({total})",

@@ -55,3 +55,6 @@ def test_dashboard_widgets(dev):
     ):
         assert metric in body, metric
     assert "hit rate popular" in body
+    # stale answers are also counted as misses by the code: not in the denominator twice
+    assert "100*hpopular/(hpopular+hsearched+miss)" in body
+    assert "100*hstale/(hpopular+hsearched+miss)" in body
