@@ -21,6 +21,7 @@ from musicboxd.routes import Route
 # succeed without paying for an invocation. Routes not listed here accept any query string.
 QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
     "/search": {"q": True, "limit": False, "offset": False},
+    "/suggest": {"q": True, "limit": False},
     "/stats": {"hours": False},
 }
 

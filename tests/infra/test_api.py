@@ -100,21 +100,25 @@ def test_gateway_errors_use_the_error_envelope(dev):
 
 
 @pytest.fixture(scope="module")
-def with_iam_route():
-    """A route added to the contract with iam_auth=True needs no infra change."""
-    extra = (*routes.ROUTES, Route("GET", "/stats", "search", iam_auth=True))
+def with_new_route():
+    """A route added to the contract (here an IAM-authorized one) needs no infra change."""
+    extra = (*routes.ROUTES, Route("POST", "/admin/reindex", "populate", iam_auth=True))
     app = App(context=cdk_json_context() | {"aws:cdk:bundling-stacks": []})
-    stack = MusicboxdStack(app, "IamRoute", stage=stages.from_context(app.node), routes=extra)
+    stack = MusicboxdStack(app, "NewRoute", stage=stages.from_context(app.node), routes=extra)
     return Template.from_stack(stack)
 
 
-def test_new_route_from_contract_only(with_iam_route):
-    with_iam_route.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "stats"})
-    with_iam_route.has_resource_properties(
-        "AWS::ApiGateway::Method",
-        {
-            "HttpMethod": "GET",
-            "AuthorizationType": "AWS_IAM",
-            "RequestParameters": {"method.request.querystring.hours": False},
-        },
+def test_new_route_from_contract_only(with_new_route):
+    with_new_route.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "reindex"})
+    with_new_route.has_resource_properties(
+        "AWS::ApiGateway::Method", {"HttpMethod": "POST", "AuthorizationType": "AWS_IAM"}
     )
+
+
+def test_iam_routes_of_the_contract(dev):
+    iam = [r for r in routes.ROUTES if r.iam_auth]
+    for r in iam:
+        assert methods(dev)[(r.method, r.path)]["AuthorizationType"] == "AWS_IAM"
+    if any(r.path == "/stats" for r in iam):
+        stats = methods(dev)[("GET", "/stats")]
+        assert stats["RequestParameters"] == {"method.request.querystring.hours": False}
