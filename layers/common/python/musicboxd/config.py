@@ -85,6 +85,7 @@ class Settings:
     populate_top_queries: int = 20  # demand: most-asked queries searched again per run
     cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
     usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
+    cors_allow_origin: str = "*"  # the web app's origin when deployed
     usage_flush_seconds: float = 10.0  # counters are written at most this often per container
 
     @property
@@ -149,6 +150,7 @@ class Settings:
             cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
             usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
             usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),
+            cors_allow_origin=e.get("CORS_ALLOW_ORIGIN", d.cors_allow_origin) or d.cors_allow_origin,
         )
 
 
