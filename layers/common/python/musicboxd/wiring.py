@@ -95,7 +95,9 @@ class Container:
             return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
 
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
-        return TokenProvider(fetch, store, lease=DynamoLease(self.model))
+        return TokenProvider(
+            fetch, store, lease=DynamoLease(self.model), remaining=lambda: deadline.current().remaining()
+        )
 
     # -- resilience (issue 7): shared budgets + circuits, fallbacks
 
