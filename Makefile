@@ -23,7 +23,7 @@ $(STAMP): $(REQS)
 
 venv: $(STAMP) ## create .venv with pinned dependencies
 
-test: venv ## run every test suite (unit, integration, infra, e2e)
+test: venv node_modules ## run every test suite (unit, integration, infra, e2e, resilience, bench smoke)
 	$(BIN)/pytest
 
 lint: venv ## ruff
