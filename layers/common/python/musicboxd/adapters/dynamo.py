@@ -116,13 +116,15 @@ class DynamoCache:
         album = Album.model_validate(_unpack(item.data)) if item.kind == KIND_ALBUM and item.data else None
         return CachedAlbum(album=album, expires_at=float(item.expires_at or 0), tier=item.tier or "")
 
-    def put_album(self, album: Album, *, tier: str, ttl_seconds: int) -> None:
+    def put_album(self, album: Album, *, tier: str, ttl_seconds: int, origin: str | None = None) -> None:
+        """Write an album (``origin``: which populate source or refresh brought it, if any)."""
         now = self._clock()
         item = self.model(
             album_pk(album.id),
             "A",
             kind=KIND_ALBUM,
             tier=tier,
+            origin=origin,
             fetched_at=int(now),
             expires_at=int(now + ttl_seconds),
             data=_pack(album.model_dump()),

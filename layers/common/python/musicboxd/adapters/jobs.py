@@ -20,7 +20,15 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PynamoDBException
 
-from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_MISSING, _conditional_failed, _pack, _unpack, album_pk
+from musicboxd.adapters.dynamo import (
+    KIND_ALBUM,
+    KIND_MISSING,
+    DynamoCache,
+    _conditional_failed,
+    _pack,
+    _unpack,
+    album_pk,
+)
 from musicboxd.config import KIND_INDEX
 from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album
@@ -186,6 +194,7 @@ class DynamoAlbumStore(_Client):
     def __init__(self, model, *, clock=time.time):
         super().__init__(model)
         self._clock = clock
+        self._cache = DynamoCache(model, clock=clock)
 
     def album_expiries(self, album_ids: list[str]) -> dict[str, float]:
         """Expiry of every cached album/negative entry among ``album_ids`` (absent: not cached)."""
@@ -198,26 +207,10 @@ class DynamoAlbumStore(_Client):
         }
 
     def put_popular(self, album: Album, *, tier: str, ttl_seconds: int, source: str) -> None:
-        now = self._clock()
-        item = self.model(
-            album_pk(album.id),
-            "A",
-            kind=KIND_ALBUM,
-            tier=tier,
-            origin=source,
-            fetched_at=int(now),
-            expires_at=int(now + ttl_seconds),
-            data=_pack(album.model_dump()),
-        )
-        try:
-            item.save()
-        except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        self._cache.put_album(album, tier=tier, ttl_seconds=ttl_seconds, origin=source)
 
     def put_missing(self, album_id: str, *, ttl_seconds: int) -> None:
-        from musicboxd.adapters.dynamo import DynamoCache
-
-        DynamoCache(self.model, clock=self._clock).put_missing(album_id, ttl_seconds=ttl_seconds)
+        self._cache.put_missing(album_id, ttl_seconds=ttl_seconds)
 
 
 class DynamoMaintenance(_Client):
