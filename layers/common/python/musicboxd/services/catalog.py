@@ -61,11 +61,9 @@ class _CacheGuard:
     so requests answer from the upstream at once instead of each paying DynamoDB's retries.
     """
 
-    def __init__(self, cache: AlbumCache, telemetry: Telemetry, *, cooldown_seconds: float = 5.0,
+    def __init__(self, cache: AlbumCache, *, cooldown_seconds: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic):
         self.cache = cache
-        self.telemetry = telemetry
-        self.failures = 0
         self._cooldown = cooldown_seconds
         self._monotonic = monotonic
         self._skip_until = 0.0
@@ -76,7 +74,6 @@ class _CacheGuard:
         try:
             return fn(*args, **kwargs)
         except CacheUnavailable as exc:
-            self.failures += 1
             self._skip_until = self._monotonic() + self._cooldown
             logger.warning("cache unavailable, serving without it for %.0f s: %s", self._cooldown, exc)
             return None
@@ -98,7 +95,7 @@ class SearchService:
     ):
         self._telemetry = telemetry or NullTelemetry()
         self._demand = demand or NullDemand()
-        self._cache = _CacheGuard(cache, self._telemetry)
+        self._cache = _CacheGuard(cache)
         self._catalog = catalog
         self._tier1 = tier1
         self._market = market
@@ -159,7 +156,7 @@ class AlbumService:
     ):
         self._telemetry = telemetry or NullTelemetry()
         self._demand = demand or NullDemand()
-        self._cache = _CacheGuard(cache, self._telemetry)
+        self._cache = _CacheGuard(cache)
         self._catalog = catalog
         self._ttl = ttl_seconds
         self._negative_ttl = negative_ttl_seconds
