@@ -57,8 +57,8 @@ def test_smoke_run(catalog, tmp_path):
     assert calls["seed"] <= calls["pass-through"]
     assert figs["pass-through"]["steady"]["hit_rate"] == 0
     assert figs["pass-through"]["steady"]["top5_agreement"] == 1.0  # Spotify's own answer
-    # every hit of ours costs exactly one DynamoDB round trip
-    assert figs["ours"]["steady"]["dynamo_per_hit_max"] in (None, 1)
+    # a hit of ours costs at most one DynamoDB round trip (none from the in-memory L1)
+    assert figs["ours"]["steady"]["dynamo_per_hit_max"] in (None, 0, 1)
     assert figs["ours"]["populate"]["albums_cached"] > 0
     assert figs["ours"]["suggest"]["n"] == 5
     gs = goals("development", figs, {})

@@ -71,6 +71,8 @@ class Settings:
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
     index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
     tier1_search: bool = True  # answer confident /search queries from the tier-1 index
+    l1_cache_items: int = 512  # per-container in-memory L1 in front of DynamoDB (0: off)
+    l1_cache_seconds: int = 300  # an L1 entry is re-read from DynamoDB after this long
 
     @property
     def search_page_cap(self) -> int:
@@ -115,6 +117,8 @@ class Settings:
             rate_window_seconds=_int(e, "SPOTIFY_RATE_WINDOW_SECONDS", d.rate_window_seconds),
             populate_call_budget=_int(e, "POPULATE_CALL_BUDGET", d.populate_call_budget),
             index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
+            l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
+            l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),
             tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
             populate_playlists=tuple(
                 p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
