@@ -111,6 +111,12 @@ def markdown(doc: dict) -> str:
             )
         ours = figs.get("ours", {})
         t1, sug, pop = ours.get("tier1") or {}, ours.get("suggest") or {}, ours.get("populate") or {}
+        ours_st = figs.get("ours", {}).get("steady")
+        if ours_st:
+            lines += ["", f"{_pc(ours_st['first_seen_share'])} of the steady requests were never made before "
+                      "in the run "
+                      "(no exact-key cache can answer those; only the popular tier and tier 1 can). Misses of ours on "
+                      f"requests made before: **{ours_st['misses_on_repeats']}**."]  # fmt: skip
         warm = [f"{k} {v['warmup']['spotify_calls']} calls, hit rate {_pc(v['warmup']['hit_rate'])}"
                 for k, v in figs.items()]  # fmt: skip
         lines += ["", "Warm-up (not scored): " + ", ".join(warm) + ".", ""]
