@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test lint run build-index bench-tier1
+.PHONY: help venv test lint run build-index bench-tier1 populate cleanup
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
@@ -28,6 +28,12 @@ test: venv ## run every test suite (unit, integration, infra, e2e)
 
 lint: venv ## ruff
 	$(BIN)/ruff check .
+
+populate: venv ## run the populate job once against make run's stack (BUDGET=, SOURCES=, ARGS=)
+	$(BIN)/python -m tools.jobs populate $(if $(BUDGET),--budget $(BUDGET)) $(if $(SOURCES),--sources $(SOURCES)) $(ARGS)
+
+cleanup: venv ## run the cleanup job once against make run's stack
+	$(BIN)/python -m tools.jobs cleanup $(ARGS)
 
 run: venv ## whole stack on 127.0.0.1: moto (DynamoDB+SSM), Spotify emulator, API on :3000 (API_PORT)
 	$(BIN)/python -m tools.localstack
@@ -46,3 +52,34 @@ bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
 	EMULATOR_HOST=$${EMULATOR_HOST:-127.0.0.1} EMULATOR_PORT=$${EMULATOR_PORT:-8790} $(BIN)/python -m tools.emulator
+
+# --- infrastructure (CDK v2, issue 5) -------------------------------------------------
+STAGE     ?= dev
+CDK_ARGS  ?=
+export CDK_ARGS  # used as $$CDK_ARGS: the shell keeps the quotes of JSON context values
+NPM_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+# Offline and deterministic: no IMDS probing, no notices/telemetry calls, env-agnostic stack.
+CDK       := AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
+CDK_CTX   := -c stage=$(STAGE) --no-notices $$CDK_ARGS
+
+.PHONY: node_modules synth cfn-lint diff deploy bootstrap
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-*; touch $@
+
+node_modules: $(NPM_STAMP) ## install the pinned AWS CDK CLI (npm ci, once per lockfile)
+
+synth: venv node_modules ## synthesize the stack into cdk.out (STAGE=dev|staging|prod), offline, no credentials
+	$(CDK) synth $(CDK_CTX) --quiet
+
+cfn-lint: synth ## cfn-lint the synthesized template(s) (config: .cfnlintrc.yaml)
+	$(BIN)/cfn-lint
+
+diff: venv node_modules ## compare the stack with what is deployed (needs AWS credentials)
+	$(CDK) diff $(CDK_CTX)
+
+deploy: venv node_modules ## deploy the whole service: make deploy STAGE=dev (needs AWS credentials)
+	$(CDK) deploy $(CDK_CTX)
+
+bootstrap: venv node_modules ## one-time CDK bootstrap of the target account/region (needs credentials)
+	$(CDK) bootstrap $$CDK_ARGS

@@ -136,3 +136,13 @@ def test_health_openapi_docs(api):
     assert params["limit"]["schema"]["maximum"] == 50
     status, headers, html = call("/docs")
     assert status == 200 and b"swagger" in html.lower()
+
+
+def test_cors_headers_for_the_web_app(api):
+    call, _ = api
+    from tools.localstack.apigw import Gateway
+
+    status, headers, _ = Gateway().invoke("GET", "/health", {"Origin": "https://musicboxd.example"}, b"")
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] in ("*", "https://musicboxd.example")
+    assert "X-Cache" in headers["Access-Control-Expose-Headers"]

@@ -15,6 +15,8 @@ def main() -> int:
         api_port=int(os.environ.get("API_PORT", "3000")),
         emulator_port=int(os.environ.get("EMULATOR_PORT", "8790")),
         moto_port=int(os.environ.get("MOTO_PORT", "0")),
+        populate_on_start=os.environ.get("POPULATE_ON_START", "true").strip().lower() not in ("0", "false", "no"),
+        populate_budget=int(os.environ.get("POPULATE_ON_START_BUDGET", "200")),
     )
     stack.start()
     stop = threading.Event()

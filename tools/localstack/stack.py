@@ -46,6 +46,8 @@ class LocalStack:
     emulator_options: dict[str, Any] = field(default_factory=dict)
     write_stack_file: bool = True
     env: dict[str, str] = field(default_factory=dict)  # what we set, for the record
+    populate_on_start: bool = False  # make run: POPULATE_ON_START (default true)
+    populate_budget: int = 200  # POPULATE_ON_START_BUDGET
 
     def start(self) -> LocalStack:
         started = time.perf_counter()
@@ -62,6 +64,8 @@ class LocalStack:
             STACK_FILE.parent.mkdir(exist_ok=True)
             STACK_FILE.write_text(json.dumps(self.describe(), indent=2) + "\n")
         self.startup_seconds = time.perf_counter() - started
+        if self.populate_on_start:
+            self.populate_thread = start_populate(self.populate_budget)
         return self
 
     def describe(self) -> dict[str, Any]:
@@ -129,6 +133,7 @@ class LocalStack:
         self._set("SPOTIFY_CLIENT_ID", "local-client")
         self._set("SPOTIFY_CLIENT_SECRET", "local-secret")
         self._setdefault("MUSICBRAINZ_URL", self.emulator_url)
+        self._setdefault("POPULATE_PLAYLISTS", _emulator_playlists(self.emulator_url))
         self._setdefault("COVERART_URL", self.emulator_url)
 
     @staticmethod
@@ -143,3 +148,42 @@ class LocalStack:
         from musicboxd.wiring import container
 
         create_table(container().model)
+
+
+def start_populate(budget: int):
+    """Run the populate job once in a background thread (the API is already serving)."""
+    import sys
+    import threading
+
+    if not (ROOT / "functions" / "populate" / "handler.py").exists():
+        return None
+
+    def run() -> None:
+        from tools.jobs.cli import run_job
+
+        try:
+            result = run_job("populate", {"budget": budget})
+            print(
+                f"populate on start: {result['status']}, {result['albums_cached']} albums cached with "
+                f"{result['calls']} Spotify calls in {result['seconds']:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+        except Exception as exc:  # never takes the stack down
+            print(f"populate on start failed: {exc!r}", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=run, name="populate-on-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def _emulator_playlists(emulator_url: str, n: int = 4) -> str:
+    """A few of the emulator's seeded public playlists, for populate's playlist source."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{emulator_url}/_emulator/catalog/sample", timeout=5) as response:
+            sample = json.loads(response.read())
+        return ",".join(p["id"] for p in sample.get("playlists", [])[:n])
+    except (OSError, ValueError, KeyError):
+        return ""

@@ -71,6 +71,15 @@ class Settings:
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
     index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
     tier1_search: bool = True  # answer confident /search queries from the tier-1 index
+    # populate (weekly) / cleanup (daily) / usage analytics
+    populate_sources: tuple[str, ...] = ("demand", "new_releases", "playlists")
+    populate_period_seconds: int = 7 * DAY  # an album fresh for longer than this is skipped
+    populate_max_per_source: int = 200  # candidate albums per source and run
+    populate_top_queries: int = 20  # demand: most-asked queries searched again per run
+    cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
+    usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
+    cors_allow_origin: str = "*"  # the web app's origin when deployed
+    usage_flush_seconds: float = 10.0  # counters are written at most this often per container
     l1_cache_items: int = 512  # per-container in-memory L1 in front of DynamoDB (0: off)
     l1_cache_seconds: int = 300  # an L1 entry is re-read from DynamoDB after this long
 
@@ -123,6 +132,16 @@ class Settings:
             populate_playlists=tuple(
                 p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
             ),
+            populate_sources=tuple(
+                p.strip() for p in e.get("POPULATE_SOURCES", ",".join(d.populate_sources)).split(",") if p.strip()
+            ),
+            populate_period_seconds=_int(e, "POPULATE_PERIOD_SECONDS", d.populate_period_seconds),
+            populate_max_per_source=_int(e, "POPULATE_MAX_PER_SOURCE", d.populate_max_per_source),
+            populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
+            cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
+            usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
+            usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),
+            cors_allow_origin=e.get("CORS_ALLOW_ORIGIN", d.cors_allow_origin) or d.cors_allow_origin,
         )
 
 

@@ -23,6 +23,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "search"),
     Route("GET", "/docs", "search"),
     Route("GET", "/albums/{id}", "album"),
+    Route("GET", "/stats", "search", iam_auth=True),
 )
 
 FUNCTIONS: tuple[str, ...] = ("search", "album", "populate", "cleanup")

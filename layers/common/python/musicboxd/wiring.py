@@ -37,7 +37,24 @@ class Container:
 
     @cached_property
     def telemetry(self) -> Telemetry:
-        return self._telemetry or PowertoolsTelemetry()
+        from musicboxd.services.usage import FanoutTelemetry
+
+        return FanoutTelemetry(self._telemetry or PowertoolsTelemetry(), self.usage)
+
+    @cached_property
+    def usage(self):
+        """Hourly usage + demand counters, buffered per request (flushed by the entry point)."""
+        from musicboxd.services.usage import UsageRecorder
+
+        return UsageRecorder(
+            lambda: self.usage_store, on_error=_usage_error, flush_interval=self.settings.usage_flush_seconds
+        )
+
+    @cached_property
+    def usage_store(self):
+        from musicboxd.adapters.jobs import DynamoUsage
+
+        return DynamoUsage(self.model, ttl_seconds=self.settings.usage_ttl_seconds)
 
     @cached_property
     def model(self):
@@ -89,6 +106,7 @@ class Container:
     def _observe(self, endpoint: str, status: int, seconds: float) -> None:
         from musicboxd import telemetry as m
 
+        self.usage.observe(endpoint, status, seconds)
         self.telemetry.count(m.SPOTIFY_CALLS)
         self.telemetry.count(m.SPOTIFY_LATENCY_MS, seconds * 1000)
         if status == 429:
@@ -120,6 +138,7 @@ class Container:
             ttl_seconds=self.settings.search_ttl_seconds,
             telemetry=self.telemetry,
             tier1=self.tier1 if self.settings.tier1_search else None,
+            demand=self.usage,
         )
 
     @cached_property
@@ -157,7 +176,14 @@ class Container:
             ttl_seconds=self.settings.album_ttl_seconds,
             negative_ttl_seconds=self.settings.negative_ttl_seconds,
             telemetry=self.telemetry,
+            demand=self.usage,
         )
+
+
+def _usage_error(exc: Exception) -> None:
+    from aws_lambda_powertools import Logger
+
+    Logger().warning("usage counters not written", extra={"error": str(exc)})
 
 
 class _Lazy:

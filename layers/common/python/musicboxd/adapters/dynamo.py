@@ -83,6 +83,7 @@ def make_model(settings: Settings) -> type[Model]:
         fetched_at = NumberAttribute(null=True)
         data = BinaryAttribute(null=True, legacy_encoding=False)
         holder = UnicodeAttribute(null=True)
+        origin = UnicodeAttribute(null=True)  # populate: the candidate source that brought the album
         by_kind = _KindIndex()
 
     return CacheItem

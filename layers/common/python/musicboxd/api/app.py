@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
@@ -42,7 +42,13 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    from musicboxd.config import settings
+
+    # Lambda proxy integration: the function, not API Gateway, must add CORS headers.
+    cors = CORSConfig(
+        allow_origin=settings().cors_allow_origin, expose_headers=["X-Cache", "Retry-After"], max_age=600
+    )
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
     for router in routers:
         app.include_router(router)
 

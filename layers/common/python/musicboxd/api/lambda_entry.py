@@ -19,6 +19,15 @@ from musicboxd.api.routers import routers_for
 from musicboxd.config import settings
 
 
+def flush_usage() -> None:
+    """Write the buffered usage/demand counters when their interval is due; never raises."""
+    from musicboxd.wiring import container
+
+    usage = getattr(container(), "usage", None)  # test containers may have none
+    if usage is not None:
+        usage.maybe_flush()
+
+
 def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     logger = Logger(service=function)
     metrics = Metrics(service=function)
@@ -28,7 +37,10 @@ def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline.begin(settings().upstream_budget_seconds, context)
-        return app.resolve(event, context)
+        try:
+            return app.resolve(event, context)
+        finally:
+            flush_usage()
 
     handler.app = app  # type: ignore[attr-defined]
     return handler

@@ -7,9 +7,9 @@ from aws_lambda_powertools.event_handler.router import Router
 
 def routers_for(function: str) -> list[Router]:
     if function == "search":
-        from musicboxd.api import routes_meta, routes_search, routes_suggest
+        from musicboxd.api import routes_meta, routes_search, routes_stats, routes_suggest
 
-        return [routes_search.router, routes_suggest.router, routes_meta.router]
+        return [routes_search.router, routes_suggest.router, routes_meta.router, routes_stats.router]
     if function == "album":
         from musicboxd.api import routes_album
 

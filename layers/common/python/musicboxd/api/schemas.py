@@ -57,3 +57,33 @@ ERROR_RESPONSES = {
         "content": {"application/json": {"model": ErrorResponse}},
     },
 }
+
+
+class SpotifyCallStats(BaseModel):
+    total: int
+    by_endpoint: dict[str, int] = Field(description="search | album | albums | album_tracks | playlist_items | ...")
+    by_status: dict[str, int]
+
+
+class CacheStats(BaseModel):
+    hits_popular: int
+    hits_searched: int
+    hits_stale: int = Field(description="served stale because Spotify failed (also counted in misses)")
+    misses: int
+    hit_rate: float | None = Field(description="(hits_popular + hits_searched) / lookups")
+
+
+class HourStats(CacheStats):
+    hour: str = Field(description="UTC hour, yyyy-mm-ddThh")
+    spotify_calls: int
+    avg_upstream_latency_ms: float | None
+
+
+class StatsResponse(BaseModel):
+    hours: int
+    from_: str | None = Field(alias="from", serialization_alias="from")
+    to: str | None
+    spotify_calls: SpotifyCallStats
+    avg_upstream_latency_ms: float | None
+    cache: CacheStats
+    hourly: list[HourStats]

@@ -20,6 +20,7 @@ from musicboxd.normalize import normalize_query
 from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource, Tier1Search
 from musicboxd.services.singleflight import SingleFlight
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
+from musicboxd.services.usage import DemandRecorder, NullDemand
 
 T = TypeVar("T")
 
@@ -76,8 +77,10 @@ class SearchService:
         fallbacks: Sequence[SearchFallback] = (),
         clock: Callable[[], float] = time.time,
         tier1: Tier1Search | None = None,
+        demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
+        self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
         self._tier1 = tier1
@@ -91,6 +94,7 @@ class SearchService:
         normalized = normalize_query(query)
         if not normalized:
             raise ValueError("query is empty after normalization")
+        self._demand.record_query(normalized)
         key = search_key(self._market, normalized, offset=offset, limit=limit)
         cached = self._cache.call(self._cache.cache.get_search, key)
         if cached is not None and cached.fresh(self._clock()):
@@ -129,8 +133,10 @@ class AlbumService:
         negative_ttl_seconds: int,
         telemetry: Telemetry | None = None,
         clock: Callable[[], float] = time.time,
+        demand: DemandRecorder | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
+        self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache, self._telemetry)
         self._catalog = catalog
         self._ttl = ttl_seconds
@@ -139,6 +145,7 @@ class AlbumService:
         self._flight = SingleFlight()
 
     def get(self, album_id: str) -> Answer[Album]:
+        self._demand.record_album(album_id)
         cached = self._cache.call(self._cache.cache.get_album, album_id)
         if cached is not None and cached.fresh(self._clock()):
             if cached.album is None:

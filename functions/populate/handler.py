@@ -1,0 +1,19 @@
+"""Populate function (EventBridge weekly, or invoked by hand with overrides).
+
+Event: an EventBridge scheduled event (overrides in ``detail``) or a manual payload such as
+``{"budget": 50, "sources": ["new_releases"], "playlists": ["..."], "force": true}``.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+
+logger = Logger(service="populate")
+metrics = Metrics(service="populate")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event, context):
+    from musicboxd.jobs import run_populate
+
+    report = run_populate(event, context, log=lambda message, extra: logger.info(message, extra=extra))
+    return report.as_dict()

@@ -1,0 +1,1 @@
+"""CDK v2 infrastructure of the Musicboxd album catalog (one stack per stage)."""

@@ -1,0 +1,234 @@
+"""Shared layer (bundled locally with pip, no Docker) and the four Lambda functions."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    FileSystem,
+    ILocalBundling,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.nag import acknowledge
+from infra.paths import FUNCTIONS_DIR, LAYER_DIR
+from infra.stages import StageConfig
+from musicboxd import routes, telemetry
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PYTHON_VERSION = "3.13"  # must match RUNTIME
+PIP_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")  # AL2023 glibc 2.34 >= both
+# Shipped by the Lambda Python runtime: never in the layer.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath", "six")
+RUNTIME_PROVIDED_DISTS = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "urllib3",
+    "python_dateutil",
+    "jmespath",
+    "six",
+)
+JUNK_DIRS = ("__pycache__",)
+LAYER_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/tests"]
+
+
+def prune_layer(site: Path) -> None:
+    """Remove what the runtime already has and what is never imported."""
+    for name in RUNTIME_PROVIDED:
+        shutil.rmtree(site / name, ignore_errors=True)
+        (site / f"{name}.py").unlink(missing_ok=True)
+    for dist in site.glob("*.dist-info"):
+        if dist.name.split("-")[0].lower() in RUNTIME_PROVIDED_DISTS:
+            shutil.rmtree(dist)
+    shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts, unusable in a layer
+    for junk in [p for p in site.rglob("*") if p.is_dir() and p.name in JUNK_DIRS]:
+        shutil.rmtree(junk, ignore_errors=True)
+    for stub in [*site.rglob("*.pyc"), *site.rglob("*.pyi")]:
+        stub.unlink()
+    for stubs_pkg in site.glob("*-stubs"):  # type stubs only, never imported
+        shutil.rmtree(stubs_pkg)
+
+
+@jsii.implements(ILocalBundling)
+class PipLayerBundler:
+    """Builds ``python/`` for the Lambda platform with the local pip (cross-platform wheels)."""
+
+    def __init__(self, source: Path, python_version: str = PYTHON_VERSION) -> None:
+        self.source = source
+        self.python_version = python_version
+
+    def try_bundle(self, output_dir: str, *_args: object, **_kwargs: object) -> bool:
+        site = Path(output_dir) / "python"
+        site.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-r",
+            str(self.source / "requirements.txt"),
+            "--target",
+            str(site),
+            "--implementation",
+            "cp",
+            "--python-version",
+            self.python_version,
+            "--only-binary=:all:",
+            "--no-compile",
+            "--disable-pip-version-check",
+            "--quiet",
+        ]
+        for platform in PIP_PLATFORMS:
+            cmd += ["--platform", platform]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"layer bundling failed ({' '.join(cmd)}):\n{done.stdout}{done.stderr}")
+        shutil.copytree(
+            self.source / "python" / "musicboxd",
+            site / "musicboxd",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"),
+            dirs_exist_ok=True,
+        )
+        prune_layer(site)
+        return True
+
+
+def common_layer(scope: Construct, id: str) -> lambda_.LayerVersion:
+    return lambda_.LayerVersion(
+        scope,
+        id,
+        description="musicboxd shared package + pinned runtime deps (Powertools, pydantic, httpx, ...)",
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        code=lambda_.Code.from_asset(
+            str(LAYER_DIR),
+            # Source fingerprint plus the build recipe: re-bundle when either changes.
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=FileSystem.fingerprint(
+                str(LAYER_DIR),
+                exclude=LAYER_EXCLUDE,
+                extra_hash=f"pip-layer-v1|cp{PYTHON_VERSION}|{'+'.join(PIP_PLATFORMS)}|{'+'.join(RUNTIME_PROVIDED)}",
+            ),
+            exclude=LAYER_EXCLUDE,
+            bundling=BundlingOptions(
+                # Never pulled: local bundling always succeeds or raises.
+                image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+                local=PipLayerBundler(LAYER_DIR),
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # directory under functions/, == POWERTOOLS_SERVICE_NAME == metric dimension
+    memory_mb: int
+    timeout: Duration
+    reserved_concurrency: int | None = None
+    description: str = ""
+
+
+SPECS: dict[str, FunctionSpec] = {
+    # search also loads the tier-1 index (3.3 MB compressed for 50k albums, 1-2 s to load on a
+    # laptop core): 1 GB buys the memory and ~0.6 vCPU for that cold path within the 10 s timeout.
+    "search": FunctionSpec("search", 1024, Duration.seconds(10), description="GET /search, /suggest, /stats, docs"),
+    "album": FunctionSpec("album", 512, Duration.seconds(10), description="GET /albums/{id}"),
+    # One populate/cleanup at a time: they spend Spotify's app-wide quota in bulk. populate
+    # also rebuilds the tier-1 index at the end of a run.
+    "populate": FunctionSpec("populate", 1024, Duration.minutes(15), 1, "weekly popular-tier fill + index"),
+    "cleanup": FunctionSpec("cleanup", 512, Duration.minutes(5), 1, "daily reap + refresh-ahead"),
+}
+assert RUNTIME.name == f"python{PYTHON_VERSION}"
+assert set(SPECS) == set(routes.FUNCTIONS), "every function in musicboxd.routes.FUNCTIONS needs a spec"
+
+
+class Functions(Construct):
+    """The layer and one function per ``musicboxd.routes.FUNCTIONS`` entry."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: StageConfig,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, id)
+        self.layer = common_layer(self, "CommonLayer")
+        self.functions: dict[str, lambda_.Function] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for name in routes.FUNCTIONS:
+            spec = SPECS[name]
+            fn_name = f"{stage.prefix}-{name}"
+            log_group = logs.LogGroup(
+                self,
+                f"{name.title()}Logs",
+                log_group_name=f"/aws/lambda/{fn_name}",
+                retention=stage.log_retention,
+                removal_policy=stage.removal_policy,
+            )
+            # Own role instead of AWSLambdaBasicExecutionRole: logs only to this log group.
+            role = iam.Role(
+                self,
+                f"{name.title()}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"{fn_name}: logs, X-Ray, cache table, Spotify parameters",
+            )
+            log_group.grant_write(role)
+            fn = lambda_.Function(
+                self,
+                f"{name.title()}Function",
+                function_name=fn_name,
+                description=spec.description,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                handler="handler.handler",
+                code=lambda_.Code.from_asset(
+                    str(FUNCTIONS_DIR / name),
+                    exclude=["**/__pycache__", "**/*.pyc", "**/tests"],
+                ),
+                layers=[self.layer],
+                memory_size=spec.memory_mb,
+                timeout=spec.timeout,
+                role=role,
+                log_group=log_group,
+                logging_format=lambda_.LoggingFormat.JSON,
+                tracing=lambda_.Tracing.ACTIVE,
+                reserved_concurrent_executions=(
+                    spec.reserved_concurrency if stage.reserved_concurrency else None
+                ),
+                environment={
+                    **environment,
+                    "POWERTOOLS_SERVICE_NAME": name,
+                    "POWERTOOLS_METRICS_NAMESPACE": telemetry.NAMESPACE,
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                },
+            )
+            acknowledge(
+                fn,  # CDK puts the tracing statement in the function's inline policy
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray active tracing: xray:PutTraceSegments/PutTelemetryRecords have no "
+                "resource-level permissions (AWS requires Resource '*').",
+            )
+            acknowledge(
+                fn,
+                "AwsSolutions-L1",
+                "python3.13 on purpose: the layer's compiled wheels (pydantic-core) are built "
+                "for cp313 and the code is tested on 3.13; moving to 3.14 is a planned change.",
+            )
+            self.functions[name] = fn
+            self.log_groups[name] = log_group

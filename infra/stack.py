@@ -1,0 +1,110 @@
+"""The whole service in one stack: table, parameters, layer + functions, API, schedules, monitoring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.constructs.api import RestApi
+from infra.constructs.layer import Functions
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.parameters import SpotifyParameters
+from infra.constructs.schedules import Schedules
+from infra.constructs.table import CacheTable
+from infra.stages import StageConfig
+from musicboxd import routes as routes_mod
+from musicboxd.routes import Route
+
+# Item access the code needs (PynamoDB + boto3); Scan is included because the cache-only
+# fallback and cleanup read bounded pages. No table administration (create/delete/update).
+TABLE_ACTIONS = [
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+]
+INDEX_ACTIONS = ["dynamodb:Query", "dynamodb:Scan"]
+
+
+class MusicboxdStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: StageConfig,
+        routes: Iterable[Route] = routes_mod.ROUTES,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            stack_name=stage.stack_name,
+            description=f"Musicboxd album catalog ({stage.name})",
+            termination_protection=stage.termination_protection,
+            **kwargs,
+        )
+        Tags.of(self).add("project", "musicboxd")
+        Tags.of(self).add("stage", stage.name)
+        self.stage_config = stage
+
+        self.table = CacheTable(self, "Cache", stage=stage)
+        self.parameters = SpotifyParameters(self, "Parameters", stage=stage)
+        environment = {
+            **stage.function_env,
+            "TABLE_NAME": self.table.table.table_name,
+            "SPOTIFY_MODE": stage.spotify_mode,
+            "SPOTIFY_MARKET": stage.spotify_market,
+            "CORS_ALLOW_ORIGIN": stage.web_origin,
+            **self.parameters.environment(),
+        }
+        self.functions = Functions(self, "Functions", stage=stage, environment=environment)
+        for fn in self.functions.functions.values():
+            self.grant_table(fn)
+            self.parameters.grant(fn)
+
+        self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.functions)
+        self.schedules = Schedules(
+            self,
+            "Jobs",
+            stage=stage,
+            populate=self.functions.functions["populate"],
+            cleanup=self.functions.functions["cleanup"],
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Ops",
+            stage=stage,
+            api=self.api.api,
+            functions=self.functions.functions,
+            dlq=self.schedules.dlq,
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
+        CfnOutput(self, "TableName", value=self.table.table.table_name)
+        for name, fn in self.functions.functions.items():
+            CfnOutput(self, f"{name.title()}FunctionName", value=fn.function_name)
+        CfnOutput(self, "SpotifyClientIdParameter", value=self.parameters.client_id_name)
+        CfnOutput(self, "SpotifyClientSecretParameter", value=self.parameters.client_secret_name)
+        CfnOutput(self, "FailedRunsQueueUrl", value=self.schedules.dlq.queue_url)
+        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+
+    def grant_table(self, grantee: iam.IGrantable) -> None:
+        """Item-level access to the cache table and its index, nothing else (no table admin)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CacheTable", actions=TABLE_ACTIONS, resources=[self.table.table.table_arn]
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(sid="CacheTableIndex", actions=INDEX_ACTIONS, resources=self.table.index_arns)
+        )

@@ -1,0 +1,143 @@
+"""Stages (``-c stage=dev|staging|prod``) and the context that tunes them."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+STAGES = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    name: str
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy  # table + log groups
+    deletion_protection: bool
+    schedules_enabled: bool
+    throttle_rate: float  # API stage steady-state requests/s
+    throttle_burst: int
+    web_origin: str
+    spotify_mode: str = "development"
+    spotify_market: str = "US"
+    alert_email: str = ""
+    api_cloudwatch_role: bool = False
+    reserved_concurrency: bool = True
+    # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
+    function_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        """Physical-name prefix: musicboxd-<stage>."""
+        return f"musicboxd-{self.name}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"Musicboxd-{self.name}"
+
+    @property
+    def parameter_prefix(self) -> str:
+        """SSM parameter path of the stage: /musicboxd/<stage>."""
+        return f"/musicboxd/{self.name}"
+
+    @property
+    def termination_protection(self) -> bool:
+        return self.name == "prod"
+
+
+DEFAULTS: dict[str, StageConfig] = {
+    "dev": StageConfig(
+        name="dev",
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        removal_policy=RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        schedules_enabled=False,
+        throttle_rate=20,
+        throttle_burst=40,
+        web_origin="http://localhost:5173",
+    ),
+    "staging": StageConfig(
+        name="staging",
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
+        schedules_enabled=True,
+        throttle_rate=50,
+        throttle_burst=100,
+        web_origin="https://staging.musicboxd.example",
+    ),
+    "prod": StageConfig(
+        name="prod",
+        log_retention=logs.RetentionDays.THREE_MONTHS,
+        removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
+        schedules_enabled=True,
+        throttle_rate=100,
+        throttle_burst=200,
+        web_origin="https://musicboxd.example",
+    ),
+}
+
+
+# Env vars infra owns (derived from resources) or that must never be plain env (secrets/endpoints).
+RESERVED_ENV = re.compile(
+    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME"
+    r"|.*_ENDPOINT_URL|AWS_.*|LAMBDA_.*|_.*)$"
+)
+
+
+def _function_env(raw: object) -> dict[str, str]:
+    """``-c function_env='{"POPULATE_CALL_BUDGET":"300"}'`` (CLI: JSON string; cdk.json: object)."""
+    if isinstance(raw, str):
+        raw = json.loads(raw) if raw.strip() else {}
+    if not isinstance(raw, dict):
+        raise ValueError("context function_env must be an object of NAME: value")
+    env = {}
+    for name, value in raw.items():
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name) or RESERVED_ENV.match(name):
+            raise ValueError(f"context function_env: {name!r} is not a settable variable")
+        env[name] = str(value)
+    return env
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"context {name} must be true/false, got {value!r}")
+
+
+def from_context(node: Node) -> StageConfig:
+    """The stage chosen by ``-c stage=...`` with any context overrides applied."""
+    name = str(node.try_get_context("stage") or "dev").strip().lower()
+    if name not in DEFAULTS:
+        raise ValueError(f"context stage must be one of {STAGES}, got {name!r}")
+    cfg = DEFAULTS[name]
+    overrides: dict[str, object] = {}
+    if origin := node.try_get_context("web_origin"):
+        overrides["web_origin"] = str(origin).rstrip("/")
+    if email := node.try_get_context("alert_email"):
+        overrides["alert_email"] = str(email).strip()
+    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency"):
+        raw = node.try_get_context(key)
+        if raw is not None and raw != "":
+            field = "schedules_enabled" if key == "schedules" else key
+            overrides[field] = _flag(raw, key)
+    if mode := node.try_get_context("spotify_mode"):
+        if mode not in ("development", "extended"):
+            raise ValueError(f"context spotify_mode must be development or extended, got {mode!r}")
+        overrides["spotify_mode"] = mode
+    if market := node.try_get_context("spotify_market"):
+        overrides["spotify_market"] = str(market)
+    if (raw_env := node.try_get_context("function_env")) not in (None, ""):
+        overrides["function_env"] = _function_env(raw_env)
+    return replace(cfg, **overrides)

@@ -1,0 +1,324 @@
+"""DynamoDB adapters of the background jobs and usage analytics (same single table).
+
+=====================  =============  ==============================================
+pk                     sk             what
+=====================  =============  ==============================================
+``STATS#<yyyy-mm-ddThh>``  ``H``      hourly usage counters (atomic ADDs), TTL'd
+``DEMAND#<yyyy-mm-dd>``    ``A#<id>`` / ``Q#<query>``: ``hits`` (atomic ADD), TTL'd
+``JOB#<name>``             ``C``      a job's checkpoint (zlib JSON), TTL'd
+=====================  =============  ==============================================
+
+None of these carry ``kind``, so they stay out of the ``by_kind_expiry`` GSI (no GSI
+write cost on the hot path); DynamoDB's TTL reaps them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, PynamoDBException
+
+from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_MISSING, _conditional_failed, _pack, _unpack, album_pk
+from musicboxd.config import KIND_INDEX
+from musicboxd.errors import CacheUnavailable
+from musicboxd.models import Album
+
+BATCH_GET = 100
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(round(float(value), 3))
+
+
+def _parse_number(raw: dict[str, str]) -> float:
+    value = float(raw["N"])
+    return int(value) if value.is_integer() else value
+
+
+class _Guarded:
+    """A botocore client whose failures surface as CacheUnavailable (like the PynamoDB paths)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def call(**kwargs):
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                return method(**kwargs)
+            except (BotoCoreError, ClientError) as exc:
+                raise CacheUnavailable(str(exc)) from exc
+
+        return call
+
+
+class _Client:
+    def __init__(self, model):
+        self.model = model
+        self.table = model.Meta.table_name
+
+    @property
+    def client(self):
+        return _Guarded(self.model._get_connection().connection.client)
+
+    def batch_get(self, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET):
+            request: dict[str, Any] = {"Keys": keys[start : start + BATCH_GET]}
+            if projection:
+                request["ProjectionExpression"] = projection
+            pending = {self.table: request}
+            for _ in range(5):
+                answer = self.client.batch_get_item(RequestItems=pending)
+                out.extend(answer.get("Responses", {}).get(self.table, []))
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(0.05)
+        return out
+
+
+class DynamoUsage(_Client):
+    """UsageStore + demand reader over atomic ADD updates."""
+
+    def __init__(self, model, *, ttl_seconds: int, clock=time.time):
+        super().__init__(model)
+        self.ttl = ttl_seconds
+        self._clock = clock
+
+    def add_hourly(self, hour: str, counters: dict[str, float]) -> None:
+        names = {"#ttl": "expires_at"}
+        values: dict[str, Any] = {":ttl": {"N": str(int(self._clock() + self.ttl))}}
+        adds = []
+        for i, (name, value) in enumerate(sorted(counters.items())):
+            names[f"#c{i}"] = name
+            values[f":c{i}"] = {"N": _num(value)}
+            adds.append(f"#c{i} :c{i}")
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"STATS#{hour}"}, "sk": {"S": "H"}},
+            UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD " + ", ".join(adds),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def add_demand(self, day: str, counts: dict[str, int]) -> None:
+        expires = str(int(self._clock() + self.ttl))
+        for key, n in counts.items():  # one key per request on Lambda
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": key[:1000]}},
+                UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD hits :n",
+                ExpressionAttributeNames={"#ttl": "expires_at"},
+                ExpressionAttributeValues={":ttl": {"N": expires}, ":n": {"N": str(int(n))}},
+            )
+
+    def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]:
+        items = self.batch_get([{"pk": {"S": f"STATS#{h}"}, "sk": {"S": "H"}} for h in hours])
+        rows: dict[str, dict[str, float]] = {}
+        for item in items:
+            hour = item["pk"]["S"].removeprefix("STATS#")
+            rows[hour] = {k: _parse_number(v) for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
+        return rows
+
+    def top_demand(self, days: Iterable[str], *, max_items: int = 20_000) -> dict[str, int]:
+        """Summed ``hits`` per demand key over the given days (bounded read)."""
+        totals: dict[str, int] = {}
+        read = 0
+        for day in days:
+            start = None
+            while read < max_items:
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table,
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": {":pk": {"S": f"DEMAND#{day}"}},
+                    "ProjectionExpression": "sk, hits",
+                }
+                if start:
+                    kwargs["ExclusiveStartKey"] = start
+                answer = self.client.query(**kwargs)
+                for item in answer.get("Items", []):
+                    key = item["sk"]["S"]
+                    totals[key] = totals.get(key, 0) + int(float(item.get("hits", {"N": "0"})["N"]))
+                    read += 1
+                start = answer.get("LastEvaluatedKey")
+                if not start:
+                    break
+        return totals
+
+
+class DynamoCheckpoints:
+    """CheckpointStore: one small item per job (``JOB#<name>``)."""
+
+    def __init__(self, model, *, ttl_seconds: int = 90 * 86_400, clock=time.time):
+        self.model = model
+        self.ttl = ttl_seconds
+        self._clock = clock
+
+    def load(self, name: str) -> dict[str, Any] | None:
+        try:
+            item = self.model.get(f"JOB#{name}", "C")
+        except self.model.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        return _unpack(item.data) if item.data else None
+
+    def save(self, name: str, state: dict[str, Any]) -> None:
+        now = self._clock()
+        item = self.model(
+            f"JOB#{name}", "C", fetched_at=int(now), expires_at=int(now + self.ttl), data=_pack(state)
+        )
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+
+class DynamoAlbumStore(_Client):
+    """What populate and refresh-ahead need from the cache: expiries in bulk, tiered writes."""
+
+    def __init__(self, model, *, clock=time.time):
+        super().__init__(model)
+        self._clock = clock
+
+    def album_expiries(self, album_ids: list[str]) -> dict[str, float]:
+        """Expiry of every cached album/negative entry among ``album_ids`` (absent: not cached)."""
+        if not album_ids:
+            return {}
+        keys = [{"pk": {"S": album_pk(i)}, "sk": {"S": "A"}} for i in dict.fromkeys(album_ids)]
+        items = self.batch_get(keys, projection="pk, expires_at")
+        return {
+            i["pk"]["S"].removeprefix("ALBUM#"): float(i.get("expires_at", {"N": "0"})["N"]) for i in items
+        }
+
+    def put_popular(self, album: Album, *, tier: str, ttl_seconds: int, source: str) -> None:
+        now = self._clock()
+        item = self.model(
+            album_pk(album.id),
+            "A",
+            kind=KIND_ALBUM,
+            tier=tier,
+            origin=source,
+            fetched_at=int(now),
+            expires_at=int(now + ttl_seconds),
+            data=_pack(album.model_dump()),
+        )
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+    def put_missing(self, album_id: str, *, ttl_seconds: int) -> None:
+        from musicboxd.adapters.dynamo import DynamoCache
+
+        DynamoCache(self.model, clock=self._clock).put_missing(album_id, ttl_seconds=ttl_seconds)
+
+
+class DynamoMaintenance(_Client):
+    """Cleanup's view of the table through the ``by_kind_expiry`` GSI."""
+
+    def expired_page(
+        self, kind: str, now: float, *, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of (pk, sk, expires_at) whose ``expires_at < now``, oldest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": KIND_INDEX,
+            "KeyConditionExpression": "kind = :k AND expires_at < :now",
+            "ExpressionAttributeValues": {":k": {"S": kind}, ":now": {"N": str(int(now))}},
+            "ProjectionExpression": "pk, sk, kind, expires_at",
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = self.client.query(**kwargs)
+        items = [
+            {"pk": i["pk"]["S"], "sk": i["sk"]["S"], "expires_at": float(i["expires_at"]["N"])}
+            for i in answer.get("Items", [])
+        ]
+        return items, answer.get("LastEvaluatedKey")
+
+    def delete_if_expired(self, pk: str, sk: str, now: float) -> bool:
+        """Delete unless the item is fresh (or already gone): ``expires_at < now`` is the condition."""
+        m = self.model
+        try:
+            m(pk, sk).delete(condition=m.expires_at < int(now))
+            return True
+        except DeleteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise CacheUnavailable(str(exc)) from exc
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+    def expiring_albums(self, now: float, until: float, *, limit: int = 1000) -> list[tuple[str, str, float]]:
+        """(album id, tier, expires_at) of albums fresh now but expiring before ``until``."""
+        out: list[tuple[str, str, float]] = []
+        start = None
+        while len(out) < limit:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": KIND_INDEX,
+                "KeyConditionExpression": "kind = :k AND expires_at BETWEEN :now AND :until",
+                "ExpressionAttributeValues": {
+                    ":k": {"S": KIND_ALBUM},
+                    ":now": {"N": str(int(now))},
+                    ":until": {"N": str(int(until))},
+                },
+                "ProjectionExpression": "pk, tier, expires_at",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self.client.query(**kwargs)
+            for i in answer.get("Items", []):
+                out.append(
+                    (i["pk"]["S"].removeprefix("ALBUM#"), i.get("tier", {"S": ""})["S"], float(i["expires_at"]["N"]))
+                )
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                break
+        return out[:limit]
+
+    def count_items(self, kind: str, now: float, *, max_pages: int = 50) -> dict[str, int]:
+        """Fresh items per tier and expired-unreaped items of one kind (bounded; ``partial`` if cut)."""
+        counts: dict[str, int] = {"expired": 0, "partial": 0}
+        start = None
+        for _ in range(max_pages):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": KIND_INDEX,
+                "KeyConditionExpression": "kind = :k",
+                "ExpressionAttributeValues": {":k": {"S": kind}},
+                "ExpressionAttributeNames": {"#t": "tier"},
+                "ProjectionExpression": "#t, expires_at",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self.client.query(**kwargs)
+            for i in answer.get("Items", []):
+                if float(i.get("expires_at", {"N": "0"})["N"]) < now:
+                    counts["expired"] += 1
+                else:
+                    tier = i.get("tier", {"S": kind.lower()})["S"] or kind.lower()
+                    counts[tier] = counts.get(tier, 0) + 1
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                break
+        else:
+            counts["partial"] = 1
+        return counts
+
+
+__all__ = [
+    "DynamoAlbumStore",
+    "DynamoCheckpoints",
+    "DynamoMaintenance",
+    "DynamoUsage",
+    "KIND_MISSING",
+]

@@ -1,0 +1,203 @@
+"""Composition of the background jobs (populate, cleanup): options from settings + event.
+
+The handlers in ``functions/populate`` and ``functions/cleanup`` stay thin: they call
+``run_populate``/``run_cleanup`` with the event and the Lambda context.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from musicboxd import deadline
+from musicboxd import telemetry as m
+from musicboxd.services.cleanup import CleanupOptions, CleanupReport, CleanupService
+from musicboxd.services.populate import CallCounter, PopulateOptions, PopulateReport, PopulateService, Progress
+from musicboxd.wiring import Container, container
+
+Log = Callable[[str, dict[str, Any]], None]
+_progress_hook: Callable[[Progress], None] | None = None
+
+
+def set_progress_hook(hook: Callable[[Progress], None] | None) -> None:
+    """Local runs (``make populate``) watch progress through this; Lambda never sets it."""
+    global _progress_hook
+    _progress_hook = hook
+
+
+def overrides(event: Any) -> dict[str, Any]:
+    """Manual invoke: the event itself; EventBridge: its ``detail`` (may be empty)."""
+    if not isinstance(event, dict):
+        return {}
+    if event.get("source") == "aws.events" or "detail-type" in event:
+        detail = event.get("detail")
+        return detail if isinstance(detail, dict) else {}
+    return event
+
+
+def _remaining(context: Any) -> Callable[[], float]:
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        return lambda: context.get_remaining_time_in_millis() / 1000
+    return lambda: math.inf
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+def job_spotify(c: Container, counter: CallCounter):
+    """A Spotify adapter for a background job: observed by ``counter`` and capped by it."""
+    from musicboxd.adapters.spotify import SpotifyCatalog
+
+    counter.inner = getattr(c, "rate_budget", None)  # the app-wide budget, where one is wired
+
+    def observe(endpoint: str, status: int, seconds: float) -> None:
+        counter.observe(endpoint, status, seconds)
+        c._observe(endpoint, status, seconds)
+
+    return SpotifyCatalog(
+        c.settings,
+        c.http,
+        c.tokens.get,
+        c.tokens.invalidate,
+        deadline=deadline.current,
+        budget=counter,
+        observe=observe,
+        interactive=False,
+    )
+
+
+def populate_options(c: Container, event: Any) -> PopulateOptions:
+    s = c.settings
+    o = overrides(event)
+    return PopulateOptions(
+        budget=int(o.get("budget", s.populate_call_budget)),
+        sources=_as_tuple(o.get("sources", s.populate_sources)),
+        playlists=_as_tuple(o.get("playlists", s.populate_playlists)),
+        extended=s.extended,
+        search_page=s.search_page_cap,
+        market=s.spotify_market,
+        max_per_source=int(o.get("max_per_source", s.populate_max_per_source)),
+        top_queries=int(o.get("top_queries", s.populate_top_queries)),
+        popular_ttl_seconds=s.popular_ttl_seconds,
+        negative_ttl_seconds=s.negative_ttl_seconds,
+        fresh_margin_seconds=int(o.get("fresh_margin_seconds", s.populate_period_seconds)),
+        reserve_seconds=float(o.get("reserve_seconds", 10.0)),
+        force=bool(o.get("force", False)),
+        restart=bool(o.get("restart", False)),
+    )
+
+
+def run_populate(
+    event: Any, context: Any, *, log: Log | None = None, progress: Callable[[Progress], None] | None = None,
+    c: Container | None = None,
+) -> PopulateReport:
+    from musicboxd.adapters.dynamo import DynamoLease
+    from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints
+
+    c = c or container()
+    progress = progress or _progress_hook
+    options = populate_options(c, event)
+    remaining = _remaining(context)
+    deadline.begin(math.inf, context)  # HTTP calls never outlive the invocation
+    counter = CallCounter(options.budget)
+    service = PopulateService(
+        job_spotify(c, counter),
+        DynamoAlbumStore(c.model),
+        DynamoCheckpoints(c.model),
+        counter,
+        demand=c.usage_store,
+        lease=DynamoLease(c.model),
+        log=log,
+    )
+
+    def on_progress(p: Progress) -> None:
+        c.usage.flush()  # one counter write per batch keeps /stats current during long runs
+        if progress is not None:
+            progress(p)
+
+    try:
+        report = service.run(options, remaining=remaining, progress=on_progress)
+    finally:
+        c.usage.flush()
+    if report.status == "done" or report.albums_cached:
+        rebuild_tier1(c, log)
+    c.telemetry.count(m.POPULATE_ALBUMS_CACHED, report.albums_cached)
+    c.telemetry.count(m.POPULATE_CALLS, report.calls)
+    c.telemetry.count(m.POPULATE_ALBUMS_PER_CALL, report.albums_per_call)
+    if report.reason == "rate_limited":
+        c.telemetry.count(m.POPULATE_FAILED)
+    return report
+
+
+class AlbumDemand:
+    """DemandCounts port over the daily demand counters: album id -> requests in the last days."""
+
+    def __init__(self, store, *, days: int = 7, clock: Callable[[], float] | None = None):
+        import time
+
+        self._store = store
+        self._days = days
+        self._clock = clock or time.time
+
+    def demand(self) -> dict[str, float]:
+        from musicboxd.services.usage import DEMAND_ALBUM, days_between
+
+        now = self._clock()
+        counts = self._store.top_demand(days_between(now - self._days * 86_400, now))
+        return {k.removeprefix(DEMAND_ALBUM): float(v) for k, v in counts.items() if k.startswith(DEMAND_ALBUM)}
+
+
+def rebuild_tier1(c: Container, log: Log | None = None) -> None:
+    """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises."""
+    try:
+        from musicboxd.services.tier1 import rebuild_index
+
+        pointer = rebuild_index(c.popular_albums, c.index_store, demand=AlbumDemand(c.usage_store))
+        if log is not None:
+            log("tier-1 index rebuilt", {"pointer": str(pointer)})
+    except Exception as exc:  # the popular tier is written; the index can be rebuilt later
+        if log is not None:
+            log("tier-1 index rebuild failed", {"error": repr(exc)})
+
+
+def cleanup_options(c: Container, event: Any) -> CleanupOptions:
+    s = c.settings
+    o = overrides(event)
+    return CleanupOptions(
+        page_size=int(o.get("page_size", 100)),
+        refresh_budget=int(o.get("budget", s.cleanup_call_budget)),
+        extended=s.extended,
+        album_ttl_seconds=s.album_ttl_seconds,
+        popular_ttl_seconds=s.popular_ttl_seconds,
+        reserve_seconds=float(o.get("reserve_seconds", 5.0)),
+        refresh=bool(o.get("refresh", True)),
+        stats=bool(o.get("stats", True)),
+    )
+
+
+def run_cleanup(event: Any, context: Any, *, log: Log | None = None, c: Container | None = None) -> CleanupReport:
+    from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints, DynamoMaintenance
+
+    c = c or container()
+    options = cleanup_options(c, event)
+    deadline.begin(math.inf, context)
+    counter = CallCounter(options.refresh_budget)
+    service = CleanupService(
+        DynamoMaintenance(c.model),
+        DynamoCheckpoints(c.model),
+        catalog=job_spotify(c, counter),
+        store=DynamoAlbumStore(c.model),
+        meter=counter,
+        demand=c.usage_store,
+        usage=c.usage_store,
+        telemetry=c.telemetry,
+        log=log,
+    )
+    try:
+        return service.run(options, remaining=_remaining(context))
+    finally:
+        c.usage.flush()

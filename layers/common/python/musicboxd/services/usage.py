@@ -1,0 +1,248 @@
+"""Usage analytics and demand counters: accumulated per request, written once at the end.
+
+Hot path cost: nothing but in-memory counting while the request runs; ``flush()`` (called
+by the Lambda entry point after the response is built) makes at most one hourly-counter
+write and one demand-counter write, and never raises. No AWS or HTTP imports.
+
+Counter names inside an hourly item (pk ``STATS#<yyyy-mm-ddThh>``):
+
+- ``call:<endpoint>:<status>``: Spotify calls (every attempt, as observed by the adapter);
+- ``lat_ms:<endpoint>``: summed upstream latency in milliseconds (divide by the calls);
+- ``cache:<metric>``: cache outcomes (``CacheHitPopular``, ``CacheHitSearched``,
+  ``CacheHitStale``, ``CacheMiss``) and fallbacks.
+
+Demand keys inside a daily item set (pk ``DEMAND#<yyyy-mm-dd>``): ``A#<album id>`` and
+``Q#<normalized query>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from musicboxd import telemetry as m
+
+CACHE_METRICS = frozenset(
+    {m.CACHE_HIT_POPULAR, m.CACHE_HIT_SEARCHED, m.CACHE_HIT_STALE, m.CACHE_MISS, m.FALLBACK_MUSICBRAINZ,
+     m.FALLBACK_CACHE_ONLY}
+)
+DEMAND_ALBUM = "A#"
+DEMAND_QUERY = "Q#"
+
+
+class UsageStore(Protocol):
+    """Where hourly counters and daily demand counters live (DynamoDB atomic ADDs)."""
+
+    def add_hourly(self, hour: str, counters: dict[str, float]) -> None: ...
+
+    def add_demand(self, day: str, counts: dict[str, int]) -> None: ...
+
+    def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]: ...
+
+
+class DemandRecorder(Protocol):
+    """What the search/album services tell about each request (cheap, never fails)."""
+
+    def record_album(self, album_id: str) -> None: ...
+
+    def record_query(self, normalized_query: str) -> None: ...
+
+
+class NullDemand:
+    def record_album(self, album_id: str) -> None:
+        pass
+
+    def record_query(self, normalized_query: str) -> None:
+        pass
+
+
+def hour_key(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H")
+
+
+def day_key(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d")
+
+
+def last_hours(now: float, hours: int) -> list[str]:
+    """The ``hours`` hour keys ending with the current hour, oldest first."""
+    return [hour_key(now - 3600 * i) for i in range(hours - 1, -1, -1)]
+
+
+def days_between(since: float, now: float, *, max_days: int = 8) -> list[str]:
+    """Day keys from ``since``'s day to today (at most ``max_days``, the most recent ones)."""
+    start = dt.datetime.fromtimestamp(max(since, now - max_days * 86_400 + 1), dt.UTC).date()
+    end = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    out = []
+    while start <= end:
+        out.append(start.isoformat())
+        start += dt.timedelta(days=1)
+    return out[-max_days:]
+
+
+class UsageRecorder:
+    """Telemetry + DemandRecorder + Spotify call observer that buffers until ``flush()``.
+
+    Thread-safe: the local stack serves several functions from one process, so a flush
+    may carry another thread's counts; totals stay exact.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], UsageStore] | UsageStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_error: Callable[[Exception], None] | None = None,
+        flush_interval: float = 0.0,
+    ):
+        self._store = store
+        self._clock = clock
+        self._on_error = on_error
+        self._flush_interval = flush_interval
+        self._last_flush = clock()
+        self._lock = threading.Lock()
+        self._counters: Counter[str] = Counter()
+        self._demand: Counter[str] = Counter()
+        self.flushes = 0
+        self.failures = 0
+
+    # -- Telemetry port (cache outcomes only; the rest goes to Powertools)
+    def count(self, name: str, value: float = 1) -> None:
+        if name in CACHE_METRICS:
+            with self._lock:
+                self._counters[f"cache:{name}"] += value
+
+    # -- SpotifyCatalog observe callback
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        with self._lock:
+            self._counters[f"call:{endpoint}:{status}"] += 1
+            self._counters[f"lat_ms:{endpoint}"] += round(seconds * 1000, 3)
+
+    # -- DemandRecorder port
+    def record_album(self, album_id: str) -> None:
+        with self._lock:
+            self._demand[DEMAND_ALBUM + album_id] += 1
+
+    def record_query(self, normalized_query: str) -> None:
+        with self._lock:
+            self._demand[DEMAND_QUERY + normalized_query] += 1
+
+    def pending(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._counters)
+
+    def maybe_flush(self) -> None:
+        """Flush when ``flush_interval`` seconds have passed since the last flush.
+
+        After each request: most requests then cost no counter write at all (a cache hit stays
+        one DynamoDB round trip); a container that dies loses at most one interval of counts.
+        """
+        if self._clock() - self._last_flush >= self._flush_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what accumulated (one hourly update, one demand update); never raises."""
+        self._last_flush = self._clock()
+        with self._lock:
+            counters, self._counters = self._counters, Counter()
+            demand, self._demand = self._demand, Counter()
+        if not counters and not demand:
+            return
+        now = self._clock()
+        try:
+            store = self._store() if callable(self._store) else self._store
+            if counters:
+                store.add_hourly(hour_key(now), dict(counters))
+            if demand:
+                store.add_demand(day_key(now), dict(demand))
+            self.flushes += 1
+        except Exception as exc:  # counters must never fail a request
+            self.failures += 1
+            if self._on_error is not None:
+                with contextlib.suppress(Exception):  # a broken logger must not fail the request either
+                    self._on_error(exc)
+
+
+class FanoutTelemetry:
+    """Telemetry port that forwards every count to several targets; a failing target is skipped."""
+
+    def __init__(self, *targets: Any):
+        self.targets = targets
+
+    def count(self, name: str, value: float = 1) -> None:
+        for target in self.targets:
+            with contextlib.suppress(Exception):  # metrics never fail a request (e.g. no namespace set)
+                target.count(name, value)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def summarize(rows: dict[str, dict[str, float]], hours: Iterable[str]) -> dict[str, Any]:
+    """The ``GET /stats`` body from hourly counter rows (missing hours count as zero)."""
+    hours = list(hours)
+    by_endpoint: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    cache: Counter[str] = Counter()
+    latency_ms = 0.0
+    hourly = []
+    for hour in hours:
+        row = rows.get(hour, {})
+        calls = 0
+        hour_latency = 0.0
+        hour_cache: Counter[str] = Counter()
+        for name, value in row.items():
+            kind, _, rest = name.partition(":")
+            if kind == "call":
+                endpoint, _, status = rest.rpartition(":")
+                by_endpoint[endpoint] += int(value)
+                by_status[status] += int(value)
+                calls += int(value)
+            elif kind == "lat_ms":
+                hour_latency += value
+            elif kind == "cache":
+                hour_cache[rest] += int(value)
+        latency_ms += hour_latency
+        cache.update(hour_cache)
+        hourly.append(
+            {
+                "hour": hour,
+                "spotify_calls": calls,
+                "avg_upstream_latency_ms": round(hour_latency / calls, 2) if calls else None,
+                **_cache_figures(hour_cache),
+            }
+        )
+    total = sum(by_endpoint.values())
+    return {
+        "hours": len(hours),
+        "from": hours[0] if hours else None,
+        "to": hours[-1] if hours else None,
+        "spotify_calls": {
+            "total": total,
+            "by_endpoint": dict(sorted(by_endpoint.items())),
+            "by_status": dict(sorted(by_status.items())),
+        },
+        "avg_upstream_latency_ms": round(latency_ms / total, 2) if total else None,
+        "cache": _cache_figures(cache),
+        "hourly": hourly,
+    }
+
+
+def _cache_figures(cache: Counter[str]) -> dict[str, Any]:
+    popular = int(cache.get(m.CACHE_HIT_POPULAR, 0))
+    searched = int(cache.get(m.CACHE_HIT_SEARCHED, 0))
+    stale = int(cache.get(m.CACHE_HIT_STALE, 0))
+    misses = int(cache.get(m.CACHE_MISS, 0))
+    lookups = popular + searched + misses
+    return {
+        "hits_popular": popular,
+        "hits_searched": searched,
+        "hits_stale": stale,
+        "misses": misses,
+        "hit_rate": round((popular + searched) / lookups, 4) if lookups else None,
+    }

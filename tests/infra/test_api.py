@@ -1,0 +1,124 @@
+import json
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from infra import stages
+from infra.stack import MusicboxdStack
+from musicboxd import routes
+from musicboxd.routes import Route
+
+from .conftest import cdk_json_context
+
+
+def methods(synth) -> dict[tuple[str, str], dict]:
+    """(HTTP method, path) -> method properties, paths rebuilt from the Resource tree."""
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(ref) -> str:
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref:  # the root resource
+            return ""
+        res = resources[ref["Ref"]]["Properties"]
+        return f"{path_of(res['ParentId'])}/{res['PathPart']}"
+
+    out = {}
+    for m in synth.of_type("AWS::ApiGateway::Method").values():
+        p = m["Properties"]
+        out[(p["HttpMethod"], path_of(p["ResourceId"]) or "/")] = p
+    return out
+
+
+def function_names(synth) -> dict[str, str]:
+    return {k: v["Properties"]["FunctionName"] for k, v in synth.of_type("AWS::Lambda::Function").items()}
+
+
+def test_routes_exactly_those_of_the_contract(dev):
+    served = {k: v for k, v in methods(dev).items() if k[0] != "OPTIONS"}
+    assert set(served) == {(r.method, r.path) for r in routes.ROUTES}
+    names = function_names(dev)
+    for r in routes.ROUTES:
+        integration = served[(r.method, r.path)]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        fn_id = next(k for k in names if k in json.dumps(integration["Uri"]))
+        assert names[fn_id] == f"musicboxd-dev-{r.function}"
+        assert served[(r.method, r.path)]["AuthorizationType"] == ("AWS_IAM" if r.iam_auth else "NONE")
+
+
+def test_cors_preflight_for_the_web_origin(dev):
+    options = [k for k in methods(dev) if k[0] == "OPTIONS"]
+    assert {p for _, p in options} >= {r.path for r in routes.ROUTES}
+    text = json.dumps(dev.of_type("AWS::ApiGateway::Method"))
+    assert stages.DEFAULTS["dev"].web_origin in text
+
+
+def test_query_string_validation(dev):
+    (validator_id,) = dev.of_type("AWS::ApiGateway::RequestValidator")
+    search = methods(dev)[("GET", "/search")]
+    assert search["RequestParameters"]["method.request.querystring.q"] is True
+    assert search["RequestParameters"]["method.request.querystring.limit"] is False
+    assert search["RequestValidatorId"] == {"Ref": validator_id}
+    album = methods(dev)[("GET", "/albums/{id}")]
+    assert album["RequestParameters"] == {"method.request.path.id": True}
+    dev.template.has_resource_properties(
+        "AWS::ApiGateway::RequestValidator", {"ValidateRequestParameters": True}
+    )
+
+
+def test_stage_throttling_logs_tracing(dev):
+    (stage,) = dev.of_type("AWS::ApiGateway::Stage").values()
+    p = stage["Properties"]
+    cfg = stages.DEFAULTS["dev"]
+    (settings,) = p["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == cfg.throttle_rate
+    assert settings["ThrottlingBurstLimit"] == cfg.throttle_burst
+    assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
+    assert p["TracingEnabled"] is True
+    assert "DestinationArn" in p["AccessLogSetting"]
+    assert '"status"' in p["AccessLogSetting"]["Format"]
+
+
+def test_no_cloudwatch_role_side_effect(dev):
+    dev.template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+def test_gateway_errors_use_the_error_envelope(dev):
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in dev.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+    bad = responses["BAD_REQUEST_PARAMETERS"]
+    assert bad["StatusCode"] == "400"
+    assert '"error":{"status":400' in bad["ResponseTemplates"]["application/json"]
+    assert responses["THROTTLED"]["StatusCode"] == "429"
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]  # unknown path/method
+    assert unknown["StatusCode"] == "404"
+    body = unknown["ResponseTemplates"]["application/json"]
+    assert json.loads(body) == {"error": {"status": 404, "code": "not_found", "message": "no such route"}}
+    for r in responses.values():
+        assert r["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+
+
+@pytest.fixture(scope="module")
+def with_new_route():
+    """A route added to the contract (here an IAM-authorized one) needs no infra change."""
+    extra = (*routes.ROUTES, Route("POST", "/admin/reindex", "populate", iam_auth=True))
+    app = App(context=cdk_json_context() | {"aws:cdk:bundling-stacks": []})
+    stack = MusicboxdStack(app, "NewRoute", stage=stages.from_context(app.node), routes=extra)
+    return Template.from_stack(stack)
+
+
+def test_new_route_from_contract_only(with_new_route):
+    with_new_route.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "reindex"})
+    with_new_route.has_resource_properties(
+        "AWS::ApiGateway::Method", {"HttpMethod": "POST", "AuthorizationType": "AWS_IAM"}
+    )
+
+
+def test_iam_routes_of_the_contract(dev):
+    iam = [r for r in routes.ROUTES if r.iam_auth]
+    for r in iam:
+        assert methods(dev)[(r.method, r.path)]["AuthorizationType"] == "AWS_IAM"
+    if any(r.path == "/stats" for r in iam):
+        stats = methods(dev)[("GET", "/stats")]
+        assert stats["RequestParameters"] == {"method.request.querystring.hours": False}

@@ -1,0 +1,91 @@
+"""Bundles the shared layer for real (pip, PyPI) exactly as `cdk synth` does, without Docker."""
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.constructs.layer import RUNTIME_PROVIDED, PipLayerBundler
+from infra.paths import LAYER_DIR
+
+MAX_UNZIPPED = 20 * 1024 * 1024
+EXPECTED = (
+    "musicboxd",
+    "aws_lambda_powertools",
+    "pydantic",
+    "pydantic_core",
+    "httpx",
+    "pynamodb",
+    "tenacity",
+)
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("layer")
+    assert PipLayerBundler(LAYER_DIR).try_bundle(str(out)) is True
+    return out
+
+
+def size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+def test_layer_size_and_content(layer, tmp_path):
+    site = layer / "python"
+    total = size(layer)
+    print(f"layer unzipped: {total / 1e6:.1f} MB")
+    assert total < MAX_UNZIPPED
+    for pkg in EXPECTED:
+        assert (site / pkg / "__init__.py").is_file(), pkg
+    for pkg in RUNTIME_PROVIDED:
+        assert not (site / pkg).exists(), f"{pkg} ships with the Lambda runtime"
+    assert not list(site.rglob("__pycache__"))
+    native = [p.name for p in site.rglob("*.so")]
+    assert native and all("cpython-313-aarch64-linux-gnu" in n for n in native), native
+    # Zipped, the layer must stay far from Lambda's 50 MB direct-upload limit.
+    archive = tmp_path / "layer.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in layer.rglob("*"):
+            z.write(p, p.relative_to(layer))
+    assert archive.stat().st_size < 10 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_layer_pure_python_imports_in_isolation(layer):
+    """No site-packages, only the layer: the contract modules and pure deps import."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import musicboxd, musicboxd.config, musicboxd.routes, musicboxd.telemetry, musicboxd.normalize;"
+        "import httpx, tenacity, annotated_types;"
+        "assert 'boto3' not in sys.modules"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(layer / "python")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_every_import_of_the_shared_package_is_satisfied(layer):
+    """Each module musicboxd imports is stdlib, in the layer, or provided by the Lambda runtime."""
+    site = layer / "python"
+    available = {p.name.removesuffix(".py") for p in site.iterdir() if not p.name.endswith(".dist-info")}
+    available |= set(sys.stdlib_module_names) | set(RUNTIME_PROVIDED) | {"__future__"}
+    missing = {}
+    for source in (site / "musicboxd").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in available:
+                    missing.setdefault(top, []).append(str(source.relative_to(site)))
+    assert not missing, missing

@@ -1,0 +1,3 @@
+from tools.jobs.cli import main
+
+raise SystemExit(main())
