@@ -25,7 +25,7 @@ def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, mo
         static: bool = True, suggest: int = 200, strategies=None) -> dict:  # fmt: skip
     from bench.figures import goals, mode_figures, static_goals
     from bench.harness import SEARCH_LIMIT, run_modes
-    from bench.popular import populate_available, warm_popular_tier
+    from bench.popular import warm_popular_tier
     from bench.workload import Workload
     from tools.emulator import load_catalog
 
@@ -46,13 +46,10 @@ def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, mo
         static_figs = {"imports": import_times(), "layer": layer_size(log=log)}
     all_goals = [g for mode in modes for g in goals(mode, figures[mode], static_figs)] + static_goals(static_figs)
     populate_note = (
-        "the populate job (`tools.jobs.cli.run_job('populate')`) runs after the warm-up, then the index is rebuilt."
-        if populate_available() else
-        "populate is not in this tree yet: after the warm-up a bench stand-in (`bench/popular.py`) writes the "
-        "albums opened during the warm-up plus the emulator's playlist albums and recent releases (up to 4,000) to "
-        "the popular tier through the Spotify adapter and rebuilds the tier-1 index; populate's albums per call "
-        "are therefore **not measured**."
-    )  # fmt: skip
+        "after the warm-up the populate job runs once (`musicboxd.jobs.run_populate`, in-process with the "
+        "strategy's container, budget 2,000 calls): warm-up demand (usage counters flushed first), new releases, "
+        "the emulator's playlists; it ends by rebuilding the tier-1 index, which the search container picks up."
+    )
     return {
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",

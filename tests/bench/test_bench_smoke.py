@@ -44,7 +44,7 @@ def test_smoke_run(catalog, tmp_path):
     with contextlib.redirect_stdout(io.StringIO()):
         results = run_modes(
             workload, modes=("development",), latency_ms=0, suggest=5, log=lambda *a: None,
-            populate=functools.partial(warm_popular_tier, tier_size=40),
+            populate=functools.partial(warm_popular_tier, budget=40),
         )  # fmt: skip
     figs = mode_figures(results["development"])
     assert set(figs) == {"pass-through", "seed", "ours"}
