@@ -84,7 +84,8 @@ def markdown(doc: dict) -> str:
         f"- Popular tier for ours: {doc['populate_note']}",
         "- Spotify calls are the emulator's own counter; DynamoDB round trips are HTTP sends of every botocore "
         "DynamoDB client (`before-send` hook); top-5 agreement compares a search's first 5 ids (in order) with "
-        "the emulator's own top 5 for the same query (market US); latency is client-side through the local API.",
+        "the emulator's own top 5 for the same query (market US); latency is client-side through the local API. "
+        "Request-path calls only: populate's calls are off the request path and reported on their own.",
         "",
     ]
     for mode, figs in doc["modes"].items():
@@ -152,7 +153,64 @@ def markdown(doc: dict) -> str:
         lines.append(f"- Layer unzipped ({layer['platform']}, runtime-provided boto3/botocore/... dropped): "
                      f"{layer['mb']:.1f} MB ({layer['package_bytes'] / 1e3:.0f} kB of it our package).")  # fmt: skip
     lines += ["", "## Goals", "", "```"] + [goal_line(g) for g in doc["goals"]] + ["```", ""]
-    if doc.get("notes"):
-        lines += ["## Notes on the figures", ""] + doc["notes"] + [""]
+    explained = notes(doc)
+    if explained:
+        lines += ["## Notes on the failing goals", ""] + explained + [""]
     lines += ["## Plot", "", "![Spotify calls and hit rate over the workload](bench/calls_hit_rate.png)", ""]
     return "\n".join(lines)
+
+
+def notes(doc: dict) -> list[str]:
+    """Why each failing goal fails, from the measured figures (no goal is tuned to pass)."""
+    failed = {g["goal"].split("] ", 1)[-1] for g in doc["goals"] if not g["pass"]}
+    out: list[str] = []
+    modes = doc["modes"]
+    any_mode = next(iter(modes.values()), {})
+    ours = any_mode.get("ours", {}).get("steady", {})
+    seed = any_mode.get("seed", {}).get("steady", {})
+    if any("fewer Spotify calls" in g or "seed strategy's" in g for g in failed) and ours:
+        first = ours.get("first_seen_share")
+        out.append(
+            f"- **Calls vs pass-through and seed.** {_pc(first)} of the steady requests were made for the first "
+            f"time in the run, and ours missed on **{ours.get('misses_on_repeats')}** requests made before: every "
+            "repeat is answered from the cache, every miss is a request nobody made before that the popular tier "
+            "and tier 1 did not cover. >= 97 % fewer calls needs >= 97 % of traffic to be repeats or popular-tier "
+            f"albums; with {doc['workload']['warmup'] + doc['workload']['steady']} requests over "
+            f"{doc['workload']['albums_ranked']:,} albums and several query shapes per album (Zipf s = "
+            f"{doc['workload']['zipf_s']}) it is not, and a longer warm-up only moves the figure slowly (run "
+            "`python -m bench --warmup 8000 --modes extended` to see it). The seed strategy saves "
+            f"{_pc(seed.get('saved_vs_pass_through'))} by also answering first-time searches from any cached "
+            f"substring matches, whose top 5 agree with Spotify's only {_pc(seed.get('top5_agreement'))} of the "
+            f"time: calls saved by answering something else (ours: {_pc(ours.get('top5_agreement'))})."
+        )
+    if any("tier-1" in g for g in failed):
+        t1 = any_mode.get("ours", {}).get("tier1") or {}
+        pop = any_mode.get("ours", {}).get("populate") or {}
+        out.append(
+            f"- **Tier 1.** {t1.get('answered')} of {t1.get('searches_reaching_tier1')} searches that missed the "
+            "query cache were answered by the index. Two reasons, both outside the bench: (1) the confidence rule "
+            "(README, Tier-1 search) answers only when at least min(limit, 5) indexed albums have a title equal to "
+            "the query and they are its best matches - with `limit=10` only very common titles qualify - because "
+            "a looser rule drops top-5 agreement far below 90 % (the emulator, like Spotify, ranks by a "
+            "popularity Development Mode never shows us); (2) the index holds only the popular tier: populate "
+            f"cached {pop.get('albums_cached')} albums (by source: "
+            + ", ".join(f"{k} {v}" for k, v in (pop.get("by_source") or {}).items())
+            + f") and skipped "
+            f"{pop.get('skipped_fresh')} demanded albums already fresh in the searched tier, which therefore "
+            "never reach the index. Indexing demanded searched-tier albums (populate or rebuild_index) is the "
+            "next step for the tier-1 owners; `/suggest` meets its goal."
+        )
+    if any("handler import" in g for g in failed):
+        imp = (doc.get("static") or {}).get("imports") or {}
+        med = imp.get("median_ms", {})
+        out.append(
+            f"- **Handler import.** search {med.get('search', 0):.0f} ms, album {med.get('album', 0):.0f} ms vs "
+            f"naive {med.get('naive', 0):.0f} ms (medians of {imp.get('repeats')} fresh interpreters on a shared "
+            "2-core box: the ratio moves by +-0.2 between runs). The handlers already import no boto3, botocore "
+            "or httpx before the first cache miss; what they import is Powertools' Logger and REST resolver and "
+            "pydantic (validation, response models), which the naive set does not include at all (`python -X "
+            "importtime`: Powertools logging ~60 ms, event handler ~50 ms, pydantic + our schemas ~80 ms under "
+            "load). Going below 0.5x would mean building the resolver on the first request, which moves cold-start "
+            "time rather than removing it, so we did not."
+        )
+    return out

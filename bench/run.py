@@ -93,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategies", default="", help="comma-separated subset (default: all)")
     ap.add_argument("--no-static", action="store_true", help="skip import times and layer size")
     ap.add_argument("--out-dir", type=Path, default=ROOT)
+    ap.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from bench/results.json")
     args = ap.parse_args(argv)
+    if args.render:
+        from bench.report import markdown
+
+        doc = json.loads((args.out_dir / "bench" / "results.json").read_text())
+        (args.out_dir / "BENCHMARKS.md").write_text(markdown(doc))
+        return 0
     doc = run(seed=args.seed, warmup=args.warmup, steady=args.steady, zipf=args.zipf, latency_ms=args.latency_ms,
               modes=tuple(m for m in args.modes.split(",") if m), static=not args.no_static,
               strategies=tuple(s for s in args.strategies.split(",") if s) or None)  # fmt: skip
