@@ -23,7 +23,7 @@ $(STAMP): $(REQS)
 
 venv: $(STAMP) ## create .venv with pinned dependencies
 
-test: venv ## run every test suite (unit, integration, infra, e2e)
+test: venv node_modules ## run every test suite (unit, integration, infra, e2e, resilience, bench smoke)
 	$(BIN)/pytest
 
 lint: venv ## ruff
@@ -37,6 +37,13 @@ cleanup: venv ## run the cleanup job once against make run's stack
 
 run: venv ## whole stack on 127.0.0.1: moto (DynamoDB+SSM), Spotify emulator, API on :3000 (API_PORT)
 	$(BIN)/python -m tools.localstack
+
+.PHONY: test-resilience
+RESILIENCE_TESTS := tests/unit/test_budget.py tests/unit/test_fallbacks.py tests/unit/test_properties.py \
+	tests/integration/test_rate_budget.py tests/integration/test_cache_only.py tests/e2e/test_resilience_faults.py \
+	tests/e2e/test_resilience_fuzz.py tests/e2e/test_resilience_load.py
+test-resilience: venv ## budget, circuit, fallbacks, fault injection, fuzzing, load (also part of make test)
+	$(BIN)/pytest $(RESILIENCE_TESTS)
 
 build-index: venv ## rebuild the tier-1 search index from the popular tier of `make run`'s stack
 	$(BIN)/python -m tools.build_index

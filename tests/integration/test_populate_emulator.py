@@ -41,6 +41,7 @@ def stack(request, table_settings, playlists):
         spotify_mode=mode,
         populate_playlists=tuple(playlists),
         usage_flush_seconds=0,  # demand counters written after every request
+        rate_limit_per_window=100_000,  # the shared Spotify budget has its own tests (test_rate_budget, e2e)
     )
     container = wiring.Container(settings)
     wiring.set_container(container)
@@ -165,6 +166,7 @@ def test_a_429_mid_run_stops_cleanly_with_the_checkpoint_saved(stack):
     assert deferred.status == "deferred" and stack.calls() == calls
     # after it (forced here), it resumes where it stopped
     stack.control.delete("/_emulator/faults")
+    stack.container.spotify_budget.reset_circuit()  # Retry-After over: the shared 429 circuit blocks forced runs too
     resumed = populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 80, "force": True})
     assert resumed.status == "done" and resumed.resumed
     assert resumed.albums_cached == resumed.run_albums_cached - cached_before

@@ -89,3 +89,18 @@ def test_threads_in_one_instance_fetch_once():
     for t in threads:
         t.join()
     assert len(fetched) == 1
+
+
+def test_waiting_for_another_instance_never_outlasts_the_request_deadline():
+    clock, store, lease = FakeClock(), MemoryTokenStore(), MemoryLease()
+    lease.acquire(TokenProvider.LEASE, ttl_seconds=5)
+    left = [0.35]
+
+    def sleep(s):
+        left[0] -= s
+
+    follower, fetched = make(
+        clock, store, lease, sleep=sleep, wait_seconds=2.0, poll_seconds=0.1, remaining=lambda: left[0]
+    )
+    assert follower.get() == "tok1"  # gave up waiting after ~0.3 s and fetched its own
+    assert left[0] >= 0 and len(fetched) == 1

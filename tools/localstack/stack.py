@@ -109,6 +109,9 @@ class LocalStack:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from tools.localstack.moto_fidelity import serialize_dynamodb_writes
+
+        serialize_dynamodb_writes()  # conditional writes atomic per item, as in DynamoDB
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per DynamoDB call
 
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)

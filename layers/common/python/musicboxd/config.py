@@ -68,6 +68,13 @@ class Settings:
     rate_limit_per_window: int = 150
     rate_window_seconds: int = 30
     populate_call_budget: int = 500
+    # Resilience (issue 7): shared budget slices, background share, fail-open limiter, circuit.
+    rate_slice_seconds: float = 5.0
+    background_rate_fraction: float = 0.5
+    local_rate_limit: int = 0  # per instance while DynamoDB is down; 0: rate_limit_per_window // 10
+    quota_close_seconds: int = 3600
+    musicbrainz_enabled: bool = True
+    cache_only_max_items: int = 2000
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
     index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
     tier1_search: bool = True  # answer confident /search queries from the tier-1 index
@@ -125,6 +132,12 @@ class Settings:
             rate_limit_per_window=_int(e, "SPOTIFY_RATE_LIMIT", d.rate_limit_per_window),
             rate_window_seconds=_int(e, "SPOTIFY_RATE_WINDOW_SECONDS", d.rate_window_seconds),
             populate_call_budget=_int(e, "POPULATE_CALL_BUDGET", d.populate_call_budget),
+            rate_slice_seconds=_float(e, "SPOTIFY_RATE_SLICE_SECONDS", d.rate_slice_seconds),
+            background_rate_fraction=_float(e, "SPOTIFY_BACKGROUND_FRACTION", d.background_rate_fraction),
+            local_rate_limit=_int(e, "SPOTIFY_LOCAL_RATE_LIMIT", d.local_rate_limit),
+            quota_close_seconds=_int(e, "SPOTIFY_QUOTA_CLOSE_SECONDS", d.quota_close_seconds),
+            musicbrainz_enabled=e.get("MUSICBRAINZ_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off"),
+            cache_only_max_items=_int(e, "CACHE_ONLY_MAX_ITEMS", d.cache_only_max_items),
             index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
             l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
             l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),

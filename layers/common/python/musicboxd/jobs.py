@@ -66,6 +66,7 @@ def job_spotify(c: Container, counter: CallCounter):
         deadline=deadline.current,
         budget=counter,
         observe=observe,
+        on_rate_limited=getattr(counter.inner, "on_rate_limited", None),  # a 429 closes the shared circuit
         interactive=False,
     )
 

@@ -21,6 +21,7 @@ class AlbumSummary(BaseModel):
     album_type: str | None = None
     image_url: str | None = None
     spotify_url: str | None = None
+    mbid: str | None = Field(default=None, description="MusicBrainz release-group id (source musicbrainz)")
 
 
 class Track(BaseModel):

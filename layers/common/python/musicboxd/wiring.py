@@ -101,11 +101,106 @@ class Container:
             return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
 
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
-        return TokenProvider(fetch, store, lease=DynamoLease(self.model))
+        return TokenProvider(
+            fetch, store, lease=DynamoLease(self.model), remaining=lambda: deadline.current().remaining()
+        )
+
+    # -- resilience (issue 7): shared budgets + circuits, fallbacks
+
+    @cached_property
+    def dynamodb_client(self):
+        from musicboxd.adapters.rate_budget import dynamodb_client
+
+        return dynamodb_client(self.settings.aws_region, self.settings.dynamodb_endpoint_url)
+
+    @cached_property
+    def spotify_budget(self):
+        """App-wide Spotify budget + 429 circuit (populate/cleanup: ``acquire(interactive=False)``)."""
+        from musicboxd.adapters.rate_budget import DynamoBudgetStore
+        from musicboxd.services.budget import SharedBudget
+
+        s = self.settings
+        store = DynamoBudgetStore(
+            self.dynamodb_client,
+            s.table_name,
+            name="spotify",
+            limit=s.rate_limit_per_window,
+            window_seconds=s.rate_window_seconds,
+            slice_seconds=s.rate_slice_seconds,
+            background_fraction=s.background_rate_fraction,
+        )
+        return SharedBudget(
+            store,
+            name="spotify",
+            local_limit=s.local_rate_limit or max(1, s.rate_limit_per_window // 10),
+            window_seconds=s.rate_window_seconds,
+            quota_close_seconds=s.quota_close_seconds,
+        )
+
+    @cached_property
+    def rate_budget(self):
+        """The app-wide Spotify budget as background jobs use it (waits for the window, not the circuit)."""
+        from musicboxd.services.budget import BackgroundBudget
+
+        return BackgroundBudget(self.spotify_budget, deadline=deadline.current)
+
+    @cached_property
+    def musicbrainz_budget(self):
+        """At most 1 request/s for the whole app (MusicBrainz's rule), same item scheme.
+
+        One call per 4 half-second slices: consecutive calls are >= 1.5 s apart, so network
+        jitter can never make two of them look closer than 1 s to MusicBrainz.
+        """
+        from musicboxd.adapters.rate_budget import DynamoBudgetStore
+        from musicboxd.services.budget import SharedBudget
+
+        store = DynamoBudgetStore(
+            self.dynamodb_client, self.settings.table_name, name="musicbrainz", limit=1, window_seconds=1.1,
+            slice_seconds=0.5,
+        )
+        return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)
+
+    @cached_property
+    def musicbrainz(self):
+        from musicboxd.adapters.musicbrainz import MusicBrainzCatalog
+
+        s = self.settings
+        return MusicBrainzCatalog(
+            s.musicbrainz_url,
+            s.coverart_url,
+            s.musicbrainz_user_agent,
+            self.http,
+            deadline=deadline.current,
+            budget=self.musicbrainz_budget,
+            on_rate_limited=self.musicbrainz_budget.on_rate_limited,
+            timeout_seconds=s.http_timeout_seconds,
+        )
+
+    @cached_property
+    def cache_only(self):
+        from musicboxd.services.fallbacks import CacheOnlySearch
+
+        # 0.25 s at most: it runs after the upstream budget is spent, inside the Lambda's safety margin.
+        return CacheOnlySearch(
+            lambda n: self.cache.scan_albums(max_items=n, page_size=50),
+            max_items=self.settings.cache_only_max_items,
+            max_seconds=0.25,
+        )
+
+    def search_fallbacks(self):
+        """Tried in order after the stale cache; built lazily (a cache hit imports no httpx)."""
+        from musicboxd.services.catalog import SearchFallback
+
+        fallbacks = []
+        if self.settings.musicbrainz_enabled:
+            fallbacks.append(SearchFallback("musicbrainz", lambda q, lim, off: self.musicbrainz.search(q, lim, off)))
+        fallbacks.append(SearchFallback("cache-only", lambda q, lim, off: self.cache_only.search(q, lim, off)))
+        return fallbacks
 
     def _observe(self, endpoint: str, status: int, seconds: float) -> None:
         from musicboxd import telemetry as m
 
+        self.spotify_budget.observe(status)
         self.usage.observe(endpoint, status, seconds)
         self.telemetry.count(m.SPOTIFY_CALLS)
         self.telemetry.count(m.SPOTIFY_LATENCY_MS, seconds * 1000)
@@ -125,6 +220,8 @@ class Container:
             self.tokens.invalidate,
             deadline=deadline.current,
             observe=self._observe,
+            budget=self.spotify_budget,
+            on_rate_limited=self.spotify_budget.on_rate_limited,
         )
 
     @cached_property
@@ -137,6 +234,7 @@ class Container:
             market=self.settings.spotify_market,
             ttl_seconds=self.settings.search_ttl_seconds,
             telemetry=self.telemetry,
+            fallbacks=self.search_fallbacks(),
             tier1=self.tier1 if self.settings.tier1_search else None,
             demand=self.usage,
         )

@@ -73,7 +73,7 @@ def make_model(settings: Settings) -> type[Model]:
             billing_mode = "PAY_PER_REQUEST"
             connect_timeout_seconds = 1
             read_timeout_seconds = 2
-            max_retry_attempts = 2
+            max_retry_attempts = 1  # on the request path: fail fast, the services carry on without it
 
         pk = UnicodeAttribute(hash_key=True)
         sk = UnicodeAttribute(range_key=True)
@@ -166,6 +166,24 @@ class DynamoCache:
             data=_pack(page.model_dump()),
         )
         self._write(item.save)
+
+    # -- cache-only search (last resort when every upstream failed)
+
+    def scan_albums(self, *, max_items: int, page_size: int = 100):
+        """Cached album summaries (GSI ``by_kind_expiry``, latest expiry first, stale included).
+
+        A generator: the caller stops it when its time is up. DynamoDB failures raise
+        CacheUnavailable.
+        """
+        try:
+            results = self.model.by_kind.query(
+                KIND_ALBUM, scan_index_forward=False, limit=max_items, page_size=page_size
+            )
+            for item in results:
+                if item.data:
+                    yield Album.model_validate(_unpack(item.data)).summary()
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
 
     # -- plumbing
 

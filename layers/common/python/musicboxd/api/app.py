@@ -24,6 +24,7 @@ from musicboxd.routes import ROUTES
 logger = Logger()
 
 TITLE = "Musicboxd album catalog"
+INVALID_ID_MESSAGE = "id must be a 22-character base62 Spotify id"
 
 
 def _route_regex(path: str) -> re.Pattern[str]:
@@ -54,6 +55,8 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
+        if any(tuple(e.get("loc", ()))[:2] == ("path", "id") for e in exc.errors()):
+            return error_response(400, "invalid_id", INVALID_ID_MESSAGE)
         return error_response(400, "bad_request", _validation_message(exc))
 
     @app.exception_handler(BadRequest)
@@ -97,9 +100,12 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
-        path = app.current_event.path
+        path, method = app.current_event.path, app.current_event.http_method
+        if any(rx.match(path) and m == method for m, rx in _KNOWN):
+            # API Gateway routed it here, but a path parameter holds characters no route accepts.
+            return error_response(400, "invalid_id", INVALID_ID_MESSAGE)
         if any(rx.match(path) for _, rx in _KNOWN):
-            return error_response(405, "method_not_allowed", f"{app.current_event.http_method} is not allowed here")
+            return error_response(405, "method_not_allowed", f"{method} is not allowed here")
         return error_response(404, "not_found", f"no route for {path}")
 
     @app.exception_handler(Exception)

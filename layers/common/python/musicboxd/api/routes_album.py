@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
 from musicboxd.api.errors import BadRequest
-from musicboxd.api.schemas import ERROR_RESPONSES, AlbumResponse
+from musicboxd.api.schemas import ERROR_RESPONSES, X_CACHE_HEADER, AlbumResponse
 
 router = Router()
 
@@ -19,9 +19,11 @@ SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
     "/albums/<id>",
     summary="Album page",
     description="The album with every track (all pages), served from the cache when possible.",
-    responses={200: {"description": "The album"}, **ERROR_RESPONSES},
+    responses={200: {"description": "The album", "headers": X_CACHE_HEADER}, **ERROR_RESPONSES},
 )
-def album(id: Annotated[str, Path(description="22-character base62 Spotify album id")]) -> Response[AlbumResponse]:  # noqa: A002
+def album(
+    id: Annotated[str, Path(description="22-character base62 Spotify album id", pattern=SPOTIFY_ID.pattern)],  # noqa: A002
+) -> Response[AlbumResponse]:
     from musicboxd.wiring import container
 
     if not SPOTIFY_ID.match(id):

@@ -7,20 +7,31 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
 from musicboxd.api.errors import BadRequest
-from musicboxd.api.schemas import ERROR_RESPONSES, SearchResponse
+from musicboxd.api.schemas import ERROR_RESPONSES, X_CACHE_HEADER, SearchResponse
 from musicboxd.normalize import MAX_QUERY_LENGTH
 
 router = Router()
+
+# 1-200 characters once leading/trailing whitespace is trimmed (what the handler checks).
+QUERY_PATTERN = rf"^\s*\S(?:[\s\S]{{0,{MAX_QUERY_LENGTH - 2}}}\S)?\s*$"
 
 
 @router.get(
     "/search",
     summary="Search albums",
     description="Albums matching `q`, in Spotify's order. Served from the cache when possible.",
-    responses={200: {"description": "Search results"}, **ERROR_RESPONSES},
+    responses={200: {"description": "Search results", "headers": X_CACHE_HEADER}, **ERROR_RESPONSES},
 )
 def search(
-    q: Annotated[str, Query(description=f"1-{MAX_QUERY_LENGTH} characters after trimming", max_length=4096)],
+    q: Annotated[
+        str,
+        Query(
+            description=f"1-{MAX_QUERY_LENGTH} characters after trimming whitespace, with at least one letter, digit "
+            "or symbol (control and format characters alone are not searchable)",
+            max_length=4096,
+            pattern=QUERY_PATTERN,
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
 ) -> Response[SearchResponse]:

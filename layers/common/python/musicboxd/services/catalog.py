@@ -8,6 +8,7 @@ No AWS or HTTP imports: everything outside comes in through ports.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ T = TypeVar("T")
 DEGRADABLE = (RateLimited, Unavailable)
 
 HIT, MISS, STALE = "HIT", "MISS", "STALE"
+
+FALLBACK_METRICS = {"musicbrainz": m.FALLBACK_MUSICBRAINZ, "cache-only": m.FALLBACK_CACHE_ONLY}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,30 @@ def search_key(market: str, normalized_query: str, *, offset: int, limit: int) -
 
 
 class _CacheGuard:
-    """Cache calls that never fail a request: a broken cache is treated as empty."""
+    """Cache calls that never fail a request: a broken cache is treated as empty.
 
-    def __init__(self, cache: AlbumCache, telemetry: Telemetry):
+    After a failure (DynamoDB throttled or down) the cache is skipped for ``cooldown_seconds``,
+    so requests answer from the upstream at once instead of each paying DynamoDB's retries.
+    """
+
+    def __init__(self, cache: AlbumCache, telemetry: Telemetry, *, cooldown_seconds: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.cache = cache
         self.telemetry = telemetry
         self.failures = 0
+        self._cooldown = cooldown_seconds
+        self._monotonic = monotonic
+        self._skip_until = 0.0
 
     def call(self, fn: Callable[..., T], *args, **kwargs) -> T | None:
+        if self._monotonic() < self._skip_until:
+            return None
         try:
             return fn(*args, **kwargs)
-        except CacheUnavailable:
+        except CacheUnavailable as exc:
             self.failures += 1
+            self._skip_until = self._monotonic() + self._cooldown
+            logger.warning("cache unavailable, serving without it for %.0f s: %s", self._cooldown, exc)
             return None
 
 
@@ -115,8 +132,13 @@ class SearchService:
                 self._telemetry.count(m.CACHE_HIT_STALE)
                 return Answer(cached.page, "stale", STALE)
             for fallback in self._fallbacks:
-                found = fallback.search(normalized, limit, offset)
+                try:
+                    found = fallback.search(normalized, limit, offset)
+                except Exception:  # a broken fallback must not hide the real failure
+                    logger.exception("search fallback %s failed", fallback.source)
+                    continue
                 if found is not None:
+                    self._telemetry.count(FALLBACK_METRICS.get(fallback.source, m.FALLBACK_CACHE_ONLY))
                     return Answer(found, fallback.source, MISS)
             raise
         self._cache.call(self._cache.cache.put_search, key, page, ttl_seconds=self._ttl)

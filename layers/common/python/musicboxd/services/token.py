@@ -41,6 +41,7 @@ class TokenProvider:
         wait_seconds: float = 2.0,
         poll_seconds: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
+        remaining: Callable[[], float] = lambda: float("inf"),
     ):
         self._fetch = fetch
         self._store = store
@@ -50,6 +51,7 @@ class TokenProvider:
         self._wait = wait_seconds
         self._poll = poll_seconds
         self._sleep = sleep
+        self._remaining = remaining  # the request's upstream time left: never wait past it
         self._token: Token | None = None
         self._rejected: set[str] = set()
         self._lock = threading.Lock()
@@ -97,7 +99,7 @@ class TokenProvider:
             if not leased:
                 # Someone else is fetching: wait for their token to reach the store.
                 waited = 0.0
-                while waited < self._wait:
+                while waited < self._wait and self._remaining() > self._poll:
                     self._sleep(self._poll)
                     waited += self._poll
                     token = self._from_store()
