@@ -47,6 +47,9 @@ class NullCache:
     def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None:
         pass
 
+    def scan_albums(self, *, max_items: int, page_size: int = 100):
+        return iter(())
+
 
 class PassThroughContainer(Container):
     def __init__(self, config: Settings, telemetry=None):
