@@ -52,6 +52,10 @@ bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
 
+.PHONY: bench
+bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
+	$(BIN)/python -m bench
+
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
 	EMULATOR_HOST=$${EMULATOR_HOST:-127.0.0.1} EMULATOR_PORT=$${EMULATOR_PORT:-8790} $(BIN)/python -m tools.emulator

@@ -9,6 +9,7 @@ import botocore.session
 import pytest
 
 from musicboxd.config import settings
+from musicboxd.wiring import container
 from tests.e2e.conftest import spotify_calls
 
 
@@ -77,6 +78,7 @@ def test_expired_items_are_refetched(api, emulator):
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 5)}},
     )
+    container().cache.clear()  # a new container: its L1 is empty, so it reads the expired item
     calls = spotify_calls(emulator)
     again = api.get(f"/albums/{album['id']}")
     assert again.headers["X-Cache"] == "MISS" and again.json()["source"] == "spotify"

@@ -87,6 +87,8 @@ class Settings:
     usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
     cors_allow_origin: str = "*"  # the web app's origin when deployed
     usage_flush_seconds: float = 10.0  # counters are written at most this often per container
+    l1_cache_items: int = 512  # per-container in-memory L1 in front of DynamoDB (0: off)
+    l1_cache_seconds: int = 300  # an L1 entry is re-read from DynamoDB after this long
 
     @property
     def search_page_cap(self) -> int:
@@ -137,6 +139,8 @@ class Settings:
             musicbrainz_enabled=e.get("MUSICBRAINZ_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off"),
             cache_only_max_items=_int(e, "CACHE_ONLY_MAX_ITEMS", d.cache_only_max_items),
             index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
+            l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
+            l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),
             tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
             populate_playlists=tuple(
                 p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()

@@ -64,9 +64,15 @@ class Container:
 
     @cached_property
     def cache(self):
+        """The DynamoDB cache behind a per-container in-memory L1 for hot items (services/l1.py)."""
         from musicboxd.adapters.dynamo import DynamoCache
 
-        return DynamoCache(self.model)
+        dynamo = DynamoCache(self.model)
+        if self.settings.l1_cache_items <= 0:
+            return dynamo
+        from musicboxd.services.l1 import L1Cache
+
+        return L1Cache(dynamo, max_items=self.settings.l1_cache_items, max_age=self.settings.l1_cache_seconds)
 
     @cached_property
     def http(self):

@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of the caching strategies over the local stack (``make bench``)."""

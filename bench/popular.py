@@ -1,0 +1,45 @@
+"""Warm the popular tier of ``ours`` between the warm-up and the steady phase: run populate.
+
+As production would after a period of traffic, the populate job runs once (in-process, with
+the strategy's container, like ``make populate``): demand recorded during the warm-up (the
+usage counters are flushed first, as the next request after ``USAGE_FLUSH_SECONDS`` would),
+new releases, the emulator's playlists. Its Spotify calls and albums cached are measured;
+populate ends by rebuilding the tier-1 index. The search container then rechecks the index
+(as it would within its 300 s recheck interval), so the steady phase sees the new version.
+"""
+
+from __future__ import annotations
+
+import time
+
+BUDGET = 2000  # Spotify calls populate may spend in this run
+
+
+def warm_popular_tier(run, container, records, *, budget: int = BUDGET) -> dict:
+    from musicboxd.jobs import run_populate
+    from tools.localstack.apigw import LambdaContext
+
+    calls0 = run.spotify_total()
+    started = time.perf_counter()
+    container.usage.flush()
+    context = LambdaContext(function_name="musicboxd-populate", timeout_seconds=900)
+    report = run_populate({"budget": budget}, context, c=container)
+    holder = container.tier1
+    holder._checked_at = None  # the recheck interval has passed: pick up the new version
+    holder.index()
+    calls = run.spotify_total() - calls0
+    return {
+        "job": "populate",
+        "status": report.status,
+        "reason": report.reason,
+        "budget": budget,
+        "albums_cached": report.albums_cached,
+        "skipped_fresh": report.skipped_fresh,
+        "candidates": report.candidates,
+        "by_source": report.by_source,
+        "calls": calls,
+        "calls_reported": report.calls,
+        "albums_per_call": report.albums_cached / calls if calls else None,
+        "index_albums": len(holder._index) if holder._index is not None else 0,
+        "seconds": time.perf_counter() - started,
+    }

@@ -1,0 +1,112 @@
+"""``python -m bench``: the side-by-side benchmark (see README "Benchmarks", output BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = {"seed": 2026, "warmup": 2000, "steady": 300, "zipf": 1.0, "latency_ms": 150}
+
+
+def log(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, modes: tuple[str, ...],
+        static: bool = True, suggest: int = 200, strategies=None) -> dict:  # fmt: skip
+    from bench.figures import goals, mode_figures, static_goals
+    from bench.harness import SEARCH_LIMIT, run_modes
+    from bench.popular import warm_popular_tier
+    from bench.workload import Workload
+    from tools.emulator import load_catalog
+
+    started = time.perf_counter()
+    workload = Workload(load_catalog(), seed=seed, warmup=warmup, steady=steady, s=zipf)
+    log(f"bench: seed {seed}, Zipf s={zipf}, {warmup} warm-up + {steady} steady requests, modes {', '.join(modes)}, "
+        f"emulator latency {latency_ms} ms in the steady phase")  # fmt: skip
+    quiet = io.StringIO()  # the handlers' EMF metric lines go to stdout, as on Lambda
+    with contextlib.redirect_stdout(quiet):
+        results = run_modes(workload, modes=modes, latency_ms=latency_ms, populate=warm_popular_tier,
+                            suggest=suggest, log=log, **({"strategies": strategies} if strategies else {}))  # fmt: skip
+    figures = {mode: mode_figures(res) for mode, res in results.items()}
+    static_figs: dict = {}
+    if static:
+        from bench.static import import_times, layer_size
+
+        log("bench: handler import times, layer size")
+        static_figs = {"imports": import_times(), "layer": layer_size(log=log)}
+    all_goals = [g for mode in modes for g in goals(mode, figures[mode], static_figs)] + static_goals(static_figs)
+    populate_note = (
+        "after the warm-up the populate job runs once (`musicboxd.jobs.run_populate`, in-process with the "
+        "strategy's container, budget 2,000 calls): warm-up demand (usage counters flushed first), new releases, "
+        "the emulator's playlists; it ends by rebuilding the tier-1 index, which the search container picks up."
+    )
+    return {
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "run_seconds": time.perf_counter() - started,
+        "workload": workload.describe(),
+        "search_limit": SEARCH_LIMIT,
+        "latency_ms": latency_ms,
+        "populate_note": populate_note,
+        "modes": figures,
+        "static": static_figs,
+        "goals": all_goals,
+        "_results": results,
+    }
+
+
+def write(doc: dict, out_dir: Path) -> None:
+    from bench.report import markdown, plot
+
+    results = doc.pop("_results")
+    (out_dir / "bench").mkdir(parents=True, exist_ok=True)
+    plot(results, out_dir / "bench" / "calls_hit_rate.png", doc["workload"]["warmup"])
+    (out_dir / "bench" / "results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    (out_dir / "BENCHMARKS.md").write_text(markdown(doc))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from bench.figures import goal_line
+
+    warnings.filterwarnings("ignore", "No application metrics to publish")  # handlers without metrics
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=int(os.environ.get("BENCH_SEED", DEFAULTS["seed"])))
+    ap.add_argument("--warmup", type=int, default=DEFAULTS["warmup"])
+    ap.add_argument("--steady", type=int, default=DEFAULTS["steady"])
+    ap.add_argument("--zipf", type=float, default=DEFAULTS["zipf"])
+    latency = int(os.environ.get("EMULATOR_LATENCY_MS", DEFAULTS["latency_ms"]))
+    ap.add_argument("--latency-ms", type=int, default=latency, help="emulator latency in the steady phase")
+    ap.add_argument("--modes", default="development,extended")
+    ap.add_argument("--strategies", default="", help="comma-separated subset (default: all)")
+    ap.add_argument("--no-static", action="store_true", help="skip import times and layer size")
+    ap.add_argument("--out-dir", type=Path, default=ROOT)
+    ap.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from bench/results.json")
+    args = ap.parse_args(argv)
+    if args.render:
+        from bench.report import markdown
+
+        doc = json.loads((args.out_dir / "bench" / "results.json").read_text())
+        (args.out_dir / "BENCHMARKS.md").write_text(markdown(doc))
+        return 0
+    doc = run(seed=args.seed, warmup=args.warmup, steady=args.steady, zipf=args.zipf, latency_ms=args.latency_ms,
+              modes=tuple(m for m in args.modes.split(",") if m), static=not args.no_static,
+              strategies=tuple(s for s in args.strategies.split(",") if s) or None)  # fmt: skip
+    write(doc, args.out_dir)
+    print(f"\nseed {doc['workload']['seed']}; {doc['run_seconds']:.0f} s; wrote BENCHMARKS.md, bench/results.json, "
+          "bench/calls_hit_rate.png")  # fmt: skip
+    for g in doc["goals"]:
+        print(goal_line(g))
+    return 0
