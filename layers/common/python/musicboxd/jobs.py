@@ -155,9 +155,7 @@ class AlbumDemand:
 def rebuild_tier1(c: Container, log: Log | None = None) -> None:
     """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises."""
     try:
-        from musicboxd.services.tier1 import rebuild_index
-
-        pointer = rebuild_index(c.popular_albums, c.index_store, demand=AlbumDemand(c.usage_store))
+        pointer = c.rebuild_index()
         if log is not None:
             log("tier-1 index rebuilt", {"pointer": str(pointer)})
     except Exception as exc:  # the popular tier is written; the index can be rebuilt later

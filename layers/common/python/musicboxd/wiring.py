@@ -33,7 +33,6 @@ class Container:
     def __init__(self, config: Settings, telemetry: Telemetry | None = None):
         self.settings = config
         self._telemetry = telemetry
-        self._lock = threading.RLock()
 
     @cached_property
     def telemetry(self) -> Telemetry:
@@ -259,10 +258,11 @@ class Container:
         return Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
 
     def rebuild_index(self):
-        """Populate (end of run), cleanup and ``python -m tools.build_index`` call this."""
+        """Rebuild the tier-1 index, ranked by demand (end of populate, ``python -m tools.build_index``)."""
+        from musicboxd.jobs import AlbumDemand
         from musicboxd.services.tier1 import rebuild_index
 
-        return rebuild_index(self.popular_albums, self.index_store)
+        return rebuild_index(self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store))
 
     @cached_property
     def album_service(self):
