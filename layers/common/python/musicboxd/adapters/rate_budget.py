@@ -37,12 +37,10 @@ import re
 import threading
 import uuid
 from decimal import Decimal
-from functools import lru_cache
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from musicboxd.adapters.aws import botocore_client
 from musicboxd.errors import CacheUnavailable
 from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
 
@@ -51,20 +49,10 @@ _SLICE_ATTR = re.compile(r"^[ig](\d+)$")
 _MAX_REMOVALS = 24
 
 
-@lru_cache(maxsize=4)
 def dynamodb_client(region: str, endpoint_url: str):
     """A small, fast-failing client: the budget must never cost a request more than ~1 s."""
-    session = botocore.session.get_session()
-    return session.create_client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=endpoint_url or None,
-        config=Config(
-            connect_timeout=0.5,
-            read_timeout=1.0,
-            retries={"total_max_attempts": 2, "mode": "standard"},
-            max_pool_connections=20,
-        ),
+    return botocore_client(
+        "dynamodb", region, endpoint_url, connect_timeout=0.5, read_timeout=1.0, max_pool_connections=20
     )
 
 

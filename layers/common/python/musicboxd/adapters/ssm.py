@@ -6,25 +6,16 @@ Uses a plain botocore client (boto3 is not needed, and botocore ships with the r
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from musicboxd.adapters.aws import botocore_client
 from musicboxd.config import Settings
 from musicboxd.ports import Token
 
 
-@lru_cache(maxsize=4)
 def ssm_client(region: str, endpoint_url: str):
-    session = botocore.session.get_session()
-    return session.create_client(
-        "ssm",
-        region_name=region,
-        endpoint_url=endpoint_url or None,
-        config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}),
-    )
+    return botocore_client("ssm", region, endpoint_url, connect_timeout=1, read_timeout=2, max_attempts=3)
 
 
 class SsmTokenStore:
