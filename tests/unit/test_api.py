@@ -146,3 +146,11 @@ def test_cors_headers_for_the_web_app(api):
     assert status == 200
     assert headers["Access-Control-Allow-Origin"] in ("*", "https://musicboxd.example")
     assert "X-Cache" in headers["Access-Control-Expose-Headers"]
+
+
+def test_validation_messages_are_readable(api):
+    call, _ = api
+    _, _, body = call("/search?q=%20%20&limit=99")
+    message = body["error"]["message"]
+    assert "q: must be 1-200 characters after trimming" in message and "limit" in message
+    assert "\\S" not in message  # no regular expression shown to users

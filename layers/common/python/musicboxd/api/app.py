@@ -19,6 +19,7 @@ from musicboxd.errors import (
     RateLimited,
     Unavailable,
 )
+from musicboxd.normalize import MAX_QUERY_LENGTH
 from musicboxd.routes import ROUTES
 
 logger = Logger()
@@ -34,11 +35,21 @@ def _route_regex(path: str) -> re.Pattern[str]:
 _KNOWN = [(r.method, _route_regex(r.path)) for r in ROUTES]
 
 
+# Readable words for pattern mismatches (a user should never be shown a regular expression).
+PATTERN_MESSAGES = {
+    "q": f"must be 1-{MAX_QUERY_LENGTH} characters after trimming",
+    "id": "must be a 22-character base62 Spotify id",
+}
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg", "invalid")))
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "string_pattern_mismatch" and loc in PATTERN_MESSAGES:
+            msg = PATTERN_MESSAGES[loc]
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts) or "invalid request"
 
 
