@@ -50,20 +50,13 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 def job_spotify(c: Container, counter: CallCounter):
     """A Spotify adapter for a background job: observed by ``counter`` and capped by it."""
-    from musicboxd.adapters.spotify import SpotifyCatalog
-
     counter.inner = getattr(c, "rate_budget", None)  # the app-wide budget, where one is wired
 
     def observe(endpoint: str, status: int, seconds: float) -> None:
         counter.observe(endpoint, status, seconds)
         c._observe(endpoint, status, seconds)
 
-    return SpotifyCatalog(
-        c.settings,
-        c.http,
-        c.tokens.get,
-        c.tokens.invalidate,
-        deadline=deadline.current,
+    return c.spotify_catalog(
         budget=counter,
         observe=observe,
         on_rate_limited=getattr(counter.inner, "on_rate_limited", None),  # a 429 closes the shared circuit

@@ -208,8 +208,8 @@ class Container:
         elif status >= 500:
             self.telemetry.count(m.SPOTIFY_ERRORS)
 
-    @cached_property
-    def spotify(self):
+    def spotify_catalog(self, *, budget, observe, on_rate_limited, interactive: bool = True):
+        """A Spotify adapter on this container's HTTP client and shared token (jobs pass their own budget)."""
         from musicboxd.adapters.spotify import SpotifyCatalog
 
         return SpotifyCatalog(
@@ -218,8 +218,17 @@ class Container:
             self.tokens.get,
             self.tokens.invalidate,
             deadline=deadline.current,
-            observe=self._observe,
+            budget=budget,
+            observe=observe,
+            on_rate_limited=on_rate_limited,
+            interactive=interactive,
+        )
+
+    @cached_property
+    def spotify(self):
+        return self.spotify_catalog(
             budget=self.spotify_budget,
+            observe=self._observe,
             on_rate_limited=self.spotify_budget.on_rate_limited,
         )
 
