@@ -123,10 +123,15 @@ def markdown(doc: dict) -> str:
         lines += ["", "Warm-up (not scored): " + ", ".join(warm) + ".", ""]
         if t1:
             lines += [
-                f"- Tier 1 (ours, searches the exact-query cache missed): {t1['answered']} of "
-                f"{t1['searches_reaching_tier1']} answered from the index = **{_pc(t1['share'])}**; their top-5 "
-                f"agreement **{_pc(t1['top5_agreement'])}**. By variant: "
-                + ", ".join(f"{k} {v['answered']}/{v['reached']}" for k, v in t1["by_variant"].items()) + ".",
+                f"- Tier 1 (ours), cold query cache: every distinct steady search asked again after the query cache "
+                f"was emptied: {t1['answered']} of {t1['cold_searches']} answered from the index = "
+                f"**{_pc(t1['share'])}**; their top-5 agreement with Spotify (same ids, same order) "
+                f"**{_pc(t1['top5_agreement'])}**; answer p95 {_ms(t1['answer_latency']['p95_ms'])} ms. By variant "
+                "(answered/searches, agreeing): "
+                + ", ".join(f"{k} {v['answered']}/{v['searches']} ({v['agree']})" for k, v in t1["by_variant"].items())
+                + f". In the scored run, {t1['steady_misses_answered']} of the {t1['steady_misses_reaching_tier1']} "
+                f"steady searches the query cache missed were answered by tier 1 (agreement "
+                f"{_pc(t1['steady_misses_agreement'])}).",
                 "- Suggest (GET /suggest on half-typed steady queries, never calls Spotify): "
                 f"p50 {_ms(sug.get('p50_ms'))} ms, "
                 f"p95 {_ms(sug.get('p95_ms'))} ms, {sug.get('answered')} of {sug.get('n')} with suggestions; "
@@ -189,18 +194,13 @@ def notes(doc: dict) -> list[str]:
         t1 = any_mode.get("ours", {}).get("tier1") or {}
         pop = any_mode.get("ours", {}).get("populate") or {}
         out.append(
-            f"- **Tier 1.** {t1.get('answered')} of {t1.get('searches_reaching_tier1')} searches that missed the "
-            "query cache were answered by the index. Two reasons, both outside the bench: (1) the confidence rule "
-            "(README, Tier-1 search) answers only when at least min(limit, 5) indexed albums have a title equal to "
-            "the query and they are its best matches - with `limit=10` only very common titles qualify - because "
-            "a looser rule drops top-5 agreement far below 90 % (the emulator, like Spotify, ranks by a "
-            "popularity Development Mode never shows us); (2) the index holds only the popular tier: populate "
-            f"cached {pop.get('albums_cached')} albums (by source: "
-            + ", ".join(f"{k} {v}" for k, v in (pop.get("by_source") or {}).items())
-            + f") and skipped "
-            f"{pop.get('skipped_fresh')} demanded albums already fresh in the searched tier, which therefore "
-            "never reach the index. Indexing demanded searched-tier albums (populate or rebuild_index) is the "
-            "next step for the tier-1 owners; `/suggest` meets its goal."
+            f"- **Tier 1.** {t1.get('answered')} of {t1.get('cold_searches')} cold searches answered, agreement "
+            f"{_pc(t1.get('top5_agreement'))}. The index holds what the popularity sweep read "
+            f"({pop.get('sweep_albums')} album positions in {pop.get('sweep_pages')} pages) plus the popular tier; "
+            "a year with more albums than Spotify lets a search page through (offset <= 1,000) is read only at "
+            "its top and bottom, so its middle is missing, and the confidence rule (README, Tier-1 search) "
+            "refuses ties whose popularity order it does not know. Answers that disagree are almost all an "
+            "unindexed album of those years ranking inside Spotify's top 5."
         )
     if any("handler import" in g for g in failed):
         imp = (doc.get("static") or {}).get("imports") or {}

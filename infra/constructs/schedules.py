@@ -13,8 +13,11 @@ from constructs import Construct
 from infra.nag import acknowledge
 from infra.stages import StageConfig
 
-# UTC. Populate: weekly, Sunday 03:00. Cleanup: daily 02:00 (before populate on Sundays).
+# UTC. Populate: weekly, Sunday 03:00; a run that stopped (15-minute Lambda limit, budget, 429)
+# is continued at 30 past every hour ({"resume_only": true}: a no-op once the run is done).
+# Cleanup: daily 02:00 (before populate on Sundays).
 POPULATE_SCHEDULE = events.Schedule.cron(minute="0", hour="3", week_day="SUN")
+POPULATE_RESUME_SCHEDULE = events.Schedule.cron(minute="30")
 CLEANUP_SCHEDULE = events.Schedule.cron(minute="0", hour="2")
 
 
@@ -45,29 +48,32 @@ class Schedules(Construct):
             "inspected by ops after the DLQ-depth alarm, never consumed automatically.",
         )
         self.rules: dict[str, events.Rule] = {}
-        for name, fn, schedule, max_age in (
-            ("populate", populate, POPULATE_SCHEDULE, Duration.hours(6)),
-            ("cleanup", cleanup, CLEANUP_SCHEDULE, Duration.hours(2)),
+        for name, fn, schedule, max_age, payload in (
+            ("populate", populate, POPULATE_SCHEDULE, Duration.hours(6), None),
+            ("populate-resume", populate, POPULATE_RESUME_SCHEDULE, Duration.minutes(30), {"resume_only": True}),
+            ("cleanup", cleanup, CLEANUP_SCHEDULE, Duration.hours(2), None),
         ):
             # A job that fails is not retried by Lambda right away: populate/cleanup
             # checkpoint and resume on the next scheduled run, and an immediate retry would
             # spend Spotify quota that a 429 just told us to save.
-            fn.configure_async_invoke(
-                retry_attempts=0,
-                max_event_age=max_age,
-                on_failure=destinations.SqsDestination(self.dlq),
-            )
+            if payload is None:  # once per function
+                fn.configure_async_invoke(
+                    retry_attempts=0,
+                    max_event_age=max_age,
+                    on_failure=destinations.SqsDestination(self.dlq),
+                )
             self.rules[name] = events.Rule(
                 self,
-                f"{name.title()}Schedule",
+                f"{name.title().replace('-', '')}Schedule",
                 rule_name=f"{stage.prefix}-{name}",
-                description=f"Invoke {fn_name(stage, name)} ({'on' if stage.schedules_enabled else 'off'} "
-                f"in {stage.name})",
+                description=f"Invoke {fn_name(stage, name.split('-')[0])}{' (resume only)' if payload else ''} "
+                f"({'on' if stage.schedules_enabled else 'off'} in {stage.name})",
                 schedule=schedule,
                 enabled=stage.schedules_enabled,
                 targets=[
                     targets.LambdaFunction(
                         fn,
+                        event=events.RuleTargetInput.from_object(payload) if payload else None,
                         retry_attempts=4,  # delivery retries (throttled/unavailable invoke API)
                         max_event_age=max_age,
                         dead_letter_queue=self.dlq,

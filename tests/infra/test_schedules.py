@@ -1,3 +1,5 @@
+import json
+
 from aws_cdk.assertions import Match
 
 
@@ -9,6 +11,10 @@ def test_cron_expressions(dev):
     r = rules(dev)
     assert r["musicboxd-dev-populate"]["ScheduleExpression"] == "cron(0 3 ? * SUN *)"  # Sunday 03:00 UTC
     assert r["musicboxd-dev-cleanup"]["ScheduleExpression"] == "cron(0 2 * * ? *)"  # daily 02:00 UTC
+    resume = r["musicboxd-dev-populate-resume"]
+    assert resume["ScheduleExpression"] == "cron(30 * * * ? *)"  # hourly: continues a stopped run only
+    (target,) = resume["Targets"]
+    assert json.loads(target["Input"]) == {"resume_only": True}
 
 
 def test_schedules_off_in_dev_on_in_prod(dev, prod):

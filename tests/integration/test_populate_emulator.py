@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -42,6 +43,7 @@ def stack(request, table_settings, playlists):
         populate_playlists=tuple(playlists),
         usage_flush_seconds=0,  # demand counters written after every request
         rate_limit_per_window=100_000,  # the shared Spotify budget has its own tests (test_rate_budget, e2e)
+        populate_sweep=False,  # the sweep has its own test below (a full one is ~1,900 calls)
     )
     container = wiring.Container(settings)
     wiring.set_container(container)
@@ -109,6 +111,34 @@ def test_populate_caches_albums_from_each_source(stack):
     print(f"\n{stack.mode}: {report.albums_cached} albums / {report.calls} calls = {report.albums_per_call}")
 
 
+def test_the_sweep_builds_an_index_that_answers_searches_like_spotify(stack):
+    year = time.gmtime().tm_year
+    before = stack.calls()
+    report = populate({"sources": [], "sweep": True, "sweep_from_year": year, "budget": 600})
+    assert report.status == "done", report
+    assert report.calls == stack.calls() - before and report.sweep_pages == report.calls
+    index = stack.container.tier1.index()
+    assert index is not None and index.catalog_size > 1000 and len(index) > 1000
+    # "artist title" of this year's albums: one best match each, answered without Spotify
+    emulator_ids = set(index.cols["id"])
+    answered = 0
+    for i in range(0, 400, 20):
+        query = f"{index.artist_name(i)} {index.cols['name'][i]}"
+        calls = stack.calls()
+        status, headers, body = stack.api(f"/search?q={quote(query)}&limit=5")
+        assert status == 200
+        if body["source"] != "popular":
+            continue
+        answered += 1
+        assert headers["X-Cache"] == "HIT" and stack.calls() == calls
+        assert {a["id"] for a in body["albums"]} <= emulator_ids
+        spotify = stack.control.get("/v1/search", params={"q": query, "type": "album", "limit": 5, "market": "US"},
+                                    headers={"Authorization": "Bearer x"})  # fmt: skip
+        if spotify.status_code == 200:
+            assert body["albums"][0]["id"] == spotify.json()["albums"]["items"][0]["id"]
+    assert answered >= 15
+
+
 def test_a_run_cut_by_the_budget_resumes_without_refetching(stack):
     budget = 25 if stack.mode == "development" else 4  # extended: 2 candidate pages + 2 batches of 20
     first = populate({"budget": budget, "sources": ["new_releases"], "max_per_source": 60})
@@ -138,8 +168,9 @@ def test_a_run_cut_by_the_lambda_deadline_resumes(stack):
         def get_remaining_time_in_millis(self):
             return 60_000 if state["n"] < 3 else 1_000
 
-    report = run_populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 60},
-                          Ctx("musicboxd-populate"), progress=progress)
+    report = run_populate(
+        {"budget": 500, "sources": ["new_releases"], "max_per_source": 60}, Ctx("musicboxd-populate"), progress=progress
+    )
     assert report.status == "stopped" and report.reason == "deadline"
     again = populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 60})
     assert again.status == "done" and again.resumed
@@ -149,8 +180,9 @@ def test_a_run_cut_by_the_lambda_deadline_resumes(stack):
 def test_a_429_mid_run_stops_cleanly_with_the_checkpoint_saved(stack):
     def progress(p):
         if p.phase == "fetch" and p.done >= 20:
-            stack.control.post("/_emulator/faults", json={"rules": [
-                {"path": "^/v1/albums", "status": 429, "retry_after": 3600}]})
+            stack.control.post(
+                "/_emulator/faults", json={"rules": [{"path": "^/v1/albums", "status": 429, "retry_after": 3600}]}
+            )
 
     report = populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 80}, progress=progress)
     assert report.status == "stopped" and report.reason == "rate_limited"
@@ -183,7 +215,8 @@ def test_cleanup_removes_only_expired_items_and_refreshes_hot_ones(stack):
     # one hot album expiring within the day (asked for through the API)
     hot = sorted(fresh_before)[0]
     DynamoCache(model, clock=lambda: now - 10 * DAY + 3600).put_album(
-        DynamoCache(model).get_album(hot).album, tier="popular", ttl_seconds=10 * DAY)
+        DynamoCache(model).get_album(hot).album, tier="popular", ttl_seconds=10 * DAY
+    )
     assert stack.api(f"/albums/{hot}")[0] == 200
     report = run_cleanup({"budget": 5}, LambdaContext("musicboxd-cleanup", timeout_seconds=60))
     assert report.status == "done" and report.deleted == 12
@@ -197,8 +230,9 @@ def test_stats_match_the_calls_the_emulator_counted(stack):
     populate({"budget": 40, "sources": ["new_releases"], "max_per_source": 30})
     for q in ("love", "night", "love"):
         stack.api(f"/search?q={q}")
-    stack.control.post("/_emulator/faults", json={"rules": [{"path": "^/v1/search", "status": 429,
-                                                              "retry_after": 5, "times": 1}]})
+    stack.control.post(
+        "/_emulator/faults", json={"rules": [{"path": "^/v1/search", "status": 429, "retry_after": 5, "times": 1}]}
+    )
     stack.api("/search?q=rain")
     status, _, body = stack.api("/stats?hours=2")
     assert status == 200

@@ -71,3 +71,23 @@ def test_corrupt_artifact_is_refused_and_the_old_index_kept(world):
     model(f"INDEX#{pointer.version}", "C#0000", kind="INDEX", data=b"garbage").save()
     clock.advance(10)
     assert holder.index() is good
+
+
+def test_sweep_pages_round_trip_and_expire(world):
+    from musicboxd.adapters.index_store import DynamoSweepStore
+    from musicboxd.ports import SweepPage
+
+    clock, model, *_ = world
+    sweeps = DynamoSweepStore(model, clock=clock)
+    albums = tuple(make_album(f"{n:022d}", name=f"Album {n}").summary() for n in range(3))
+    sweeps.put_page(SweepPage("y1997", 0, 1200, albums[:2]), ttl_seconds=100)
+    sweeps.put_page(SweepPage("y1997", 2, 1200, albums[2:]), ttl_seconds=100)
+    sweeps.put_page(SweepPage("all", 0, 5, albums[:1]), ttl_seconds=10)
+    sweeps.put_page(SweepPage("y1997", 0, 1201, albums[:2]), ttl_seconds=100)  # a later sweep overwrites
+    clock.advance(50)
+    got = sorted(sweeps.pages(), key=lambda p: (p.list_id, p.offset))
+    assert [(p.list_id, p.offset, p.total, [a.name for a in p.items]) for p in got] == [
+        ("y1997", 0, 1201, ["Album 0", "Album 1"]),
+        ("y1997", 2, 1200, ["Album 2"]),
+    ]  # the global list's page expired
+    assert got[0].items[0] == albums[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -23,6 +24,7 @@ class Rig:
         self.demand = MemoryDemand()
         self.progress = []
         self.logs = []
+        self.sweeps = None
 
     def options(self, **kw):
         base = dict(
@@ -41,8 +43,14 @@ class Rig:
         options = self.options(**kw)
         self.spotify.counter = CallCounter(options.budget)
         service = PopulateService(
-            self.spotify, self.store, self.checkpoints, self.spotify.counter, demand=self.demand,
-            log=lambda message, extra: self.logs.append(message), clock=self.clock,
+            self.spotify,
+            self.store,
+            self.checkpoints,
+            self.spotify.counter,
+            demand=self.demand,
+            sweeps=self.sweeps,
+            log=lambda message, extra: self.logs.append(message),
+            clock=self.clock,
         )
         return service.run(options, remaining=remaining, progress=self.progress.append)
 
@@ -196,3 +204,53 @@ def test_max_per_source_caps_candidates():
     rig = Rig(extended=True, new_releases=300)
     report = rig.run(max_per_source=120)
     assert report.candidates == 120 and report.albums_cached == 120
+
+
+def sweep_rig(**spotify):
+    from tests.unit.test_tier1 import MemorySweepStore
+
+    year = time.gmtime(FakeClock()()).tm_year
+    search = {
+        f"year:{year - 1}-{year}": list(range(1, 31)),
+        f"year:{year}": list(range(1, 1101)),
+        f"year:{year} tag:hipster": list(range(2000, 2040)),
+        f"year:{year - 1}": list(range(5000, 5025)),
+    }
+    rig = Rig(extended=True, new_releases=0, search=search, **spotify)
+    rig.sweeps = MemorySweepStore()
+    return rig, year
+
+
+def test_sweep_reads_spotifys_order_list_by_list_within_the_offset_cap():
+    rig, year = sweep_rig()
+    report = rig.run(sources=(), sweep_from_year=year - 1)
+    assert report.status == "done"
+    lists = {}
+    for page in rig.sweeps.stored:
+        lists.setdefault(page.list_id, []).append((page.offset, len(page.items), page.total))
+    assert lists["all"] == [(0, 30, 30)]
+    assert [o for o, _, _ in lists[f"y{year}"]] == list(range(0, 1001, 50))  # offset <= 1000: 1,050 of 1,100
+    assert lists[f"h{year}"] == [(0, 40, 40)]  # the year was too big: its least popular albums too
+    assert lists[f"y{year - 1}"] == [(0, 25, 25)] and f"h{year - 1}" not in lists
+    assert report.calls == 1 + 21 + 1 + 1 and report.sweep_pages == 24
+    assert report.sweep_albums == 30 + 1050 + 40 + 25 and report.albums_cached == 0  # no album-detail calls
+
+
+def test_a_sweep_cut_by_the_budget_resumes_at_the_next_page():
+    rig, year = sweep_rig()
+    first = rig.run(sources=(), sweep_from_year=year - 1, budget=10)
+    assert first.status == "stopped" and first.reason == "budget" and first.calls == 10
+    second = rig.run(sources=(), sweep_from_year=year - 1, budget=100, resume_only=True)
+    assert second.status == "done" and second.resumed and second.calls == 14
+    searched = [c[1:] for c in rig.spotify.calls if c[0] == "search"]
+    assert len(searched) == len(set(searched)) == 24  # no page read twice
+    assert rig.run(sources=(), resume_only=True).status == "idle"  # nothing left: the hourly run does nothing
+    assert len(rig.spotify.calls) == 24
+
+
+def test_no_sweep_without_a_store_or_when_disabled():
+    rig, year = sweep_rig()
+    rig.run(sources=(), sweep=False)
+    rig.sweeps = None
+    rig.run(sources=(), restart=True)
+    assert rig.spotify.calls == []

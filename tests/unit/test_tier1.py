@@ -4,19 +4,28 @@ import hashlib
 
 import pytest
 
+from musicboxd.index import ranks
 from musicboxd.index.core import IndexedAlbum, Tier1Index
 from musicboxd.index.text import fold, index_tokens, words
 from musicboxd.models import AlbumSummary, ArtistRef
-from musicboxd.ports import CachedAlbum, IndexPointer
+from musicboxd.ports import CachedAlbum, IndexPointer, SweepPage
 from musicboxd.services.tier1 import Tier1Holder, rebuild_index
 from tests.fakes import FakeClock, make_album
 
 
 def summary(i: int, name: str, artist: str, year: str = "2001") -> AlbumSummary:
     aid = f"{i:022d}"
-    return AlbumSummary(id=aid, name=name, artists=[ArtistRef(id=f"a{artist}"[:22], name=artist)],
-                        artist_name=artist, release_date=year, total_tracks=10, album_type="album",
-                        image_url=f"https://img/{aid}", spotify_url=f"https://open/{aid}")
+    return AlbumSummary(
+        id=aid,
+        name=name,
+        artists=[ArtistRef(id=f"a{artist}"[:22], name=artist)],
+        artist_name=artist,
+        release_date=year,
+        total_tracks=10,
+        album_type="album",
+        image_url=f"https://img/{aid}",
+        spotify_url=f"https://open/{aid}",
+    )
 
 
 CATALOG = [
@@ -38,10 +47,35 @@ CATALOG = [
 ] + [(i, f"Filler {i}", "Nobody", 0) for i in range(16, 30)]
 
 
+def sweep_pages(summaries, *, page=10):
+    """Spotify's order for the catalog: one year list (and the global list) in the given order."""
+    out = []
+    by_year: dict[str, list] = {}
+    for s in summaries:
+        by_year.setdefault((s.release_date or "")[:4], []).append(s)
+    for year, items in by_year.items():
+        out += [SweepPage(f"y{year}", o, len(items), tuple(items[o : o + page])) for o in range(0, len(items), page)]
+    return out
+
+
+class MemorySweepStore:
+    def __init__(self, pages=()):
+        self.stored = list(pages)
+
+    def put_page(self, page, *, ttl_seconds):
+        self.stored.append(page)
+
+    def pages(self):
+        return list(self.stored)
+
+
 @pytest.fixture
 def index():
-    albums = [IndexedAlbum(summary(i, n, a), demand=d) for i, n, a, d in CATALOG]
-    return Tier1Index.loads(Tier1Index.build(albums, version="v1", built_at=1.0, now_year=2026).dumps())
+    summaries = [summary(i, n, a) for i, n, a, d in sorted(CATALOG, key=lambda c: -c[3])]  # Spotify's order
+    sweep = ranks.from_pages(sweep_pages(summaries))
+    albums = [IndexedAlbum(s, rank=sweep.ranks[s.id], catalog_size=sweep.catalog_size) for s in summaries]
+    built = Tier1Index.build(albums, version="v1", built_at=1.0, now_year=2026, catalog_size=sweep.catalog_size)
+    return Tier1Index.loads(built.dumps())
 
 
 def test_fold_is_case_width_and_accent_insensitive():
@@ -61,9 +95,19 @@ def test_round_trip_keeps_every_column(index):
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("bjo", "Björk"), ("BJÖ", "Björk"), ("bjork homo", "Homogenic"), ("坂本", "坂本龍一"), ("龍", "坂本龍一"),
-     ("кин", "Кино"), ("групп", "Группа крови"), ("agaetis", "Ágætis byrjun"), ("sigur ro", "Sigur Rós"),
-     ("ヒカル", "宇多田ヒカル"), ("ｈｏｍｏ", "Homogenic")],
+    [
+        ("bjo", "Björk"),
+        ("BJÖ", "Björk"),
+        ("bjork homo", "Homogenic"),
+        ("坂本", "坂本龍一"),
+        ("龍", "坂本龍一"),
+        ("кин", "Кино"),
+        ("групп", "Группа крови"),
+        ("agaetis", "Ágætis byrjun"),
+        ("sigur ro", "Sigur Rós"),
+        ("ヒカル", "宇多田ヒカル"),
+        ("ｈｏｍｏ", "Homogenic"),
+    ],
 )
 def test_unicode_and_accent_insensitive_prefix_suggestions(index, typed, expected):
     names = [s.name for s in index.suggest(typed, limit=5)]
@@ -77,17 +121,26 @@ def test_suggest_ranks_artist_then_its_albums_and_respects_limit(index):
     assert index.suggest("zzz", limit=5) == []
 
 
-def test_confident_answer_needs_k_exact_titles_of_popular_albums(index):
+def test_confident_answer_when_every_tie_in_the_top_results_is_ordered(index):
     page = index.answer("gold", limit=5, offset=0)
-    assert page is not None
+    assert page is not None and page.total == 7  # six "Gold" + "Gold Dust"
     assert [a.artist_name for a in page.items] == ["ABBA", "Spandau Ballet", "Cat Stevens", "Ryan Adams", "Steps"]
-    # only 1 exact "Homogenic": Spotify may hold better matches we do not -> not confident
-    assert index.answer("homogenic", limit=5, offset=0) is None
-    # ... but a one-result page is safe
-    assert [a.name for a in index.answer("homogenic", limit=1, offset=0).items] == ["Homogenic"]
+    assert [a.name for a in index.answer("homogenic", limit=10, offset=0).items] == ["Homogenic"]
+    assert [a.name for a in index.answer("BJORK", limit=5, offset=0).items] == ["Homogenic", "Vespertine"]
     assert index.answer("gold", limit=5, offset=5) is None  # offset pages always go to Spotify
-    assert index.answer("gol", limit=5, offset=0) is None  # partial words are never confident
-    assert index.answer("björk", limit=1, offset=0) is None  # artist albums: order unknown
+    assert index.answer("g", limit=5, offset=0) is None  # one letter matches too much
+    assert index.answer("zzz", limit=5, offset=0) is None  # no match: Spotify may still have one
+
+
+def test_no_answer_when_popularity_order_is_unknown():
+    golds = [summary(i, "Gold", f"Band {i}", year=str(1990 + i)) for i in range(3)]  # three years of one album
+    sweep = ranks.from_pages(sweep_pages(golds))
+    albums = [IndexedAlbum(s, rank=sweep.ranks[s.id], catalog_size=sweep.catalog_size) for s in golds]
+    idx = Tier1Index.build(albums, version="v", built_at=0, now_year=2026, catalog_size=sweep.catalog_size)
+    assert idx.answer("gold", limit=5, offset=0) is None  # each year's only album: no order across years
+    assert idx.answer("band 1 gold", limit=5, offset=0) is not None  # one best match, nothing to order
+    no_sweep = Tier1Index.build([IndexedAlbum(golds[0])], version="v", built_at=0, now_year=2026)
+    assert no_sweep.answer("gold", limit=1, offset=0) is None  # built without a sweep: never confident
 
 
 class MemoryIndexStore:
@@ -145,6 +198,19 @@ def test_holder_without_index_answers_nothing_and_search_disabled():
     off = Tier1Holder(store, recheck_seconds=300, clock=clock, search_enabled=False)
     assert off.answer("homogenic", limit=1, offset=0) is None
     assert off.suggest("homogenic", limit=1)
+
+
+def test_rebuild_indexes_the_sweep_and_the_popular_tier_together():
+    clock = FakeClock()
+    store = MemoryIndexStore()
+    cached = make_album()
+    swept = [summary(i, f"Swept {i}", "Band") for i in range(3)] + [cached.summary()]
+    rebuild_index(ListSource([cached, make_album("V" * 22, name="Vespertine")], clock), store,
+                  sweeps=MemorySweepStore(sweep_pages(swept, page=2)), clock=clock)  # fmt: skip
+    assert store.pointer.albums == 5  # 3 only swept + Homogenic (both) + Vespertine (cached only)
+    holder = Tier1Holder(store, recheck_seconds=300, clock=clock)
+    assert [a.name for a in holder.answer("swept", limit=5, offset=0).items] == ["Swept 0", "Swept 1", "Swept 2"]
+    assert holder.answer("homogenic", limit=5, offset=0).items[0].id == cached.id
 
 
 def test_expired_popular_albums_are_left_out():

@@ -16,7 +16,7 @@ def main() -> int:
         emulator_port=int(os.environ.get("EMULATOR_PORT", "8790")),
         moto_port=int(os.environ.get("MOTO_PORT", "0")),
         populate_on_start=os.environ.get("POPULATE_ON_START", "true").strip().lower() not in ("0", "false", "no"),
-        populate_budget=int(os.environ.get("POPULATE_ON_START_BUDGET", "200")),
+        populate_budget=int(os.environ.get("POPULATE_ON_START_BUDGET", "2500")),
     )
     stack.start()
     stop = threading.Event()

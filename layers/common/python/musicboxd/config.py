@@ -67,7 +67,7 @@ class Settings:
     upstream_budget_seconds: float = 3.0
     rate_limit_per_window: int = 150
     rate_window_seconds: int = 30
-    populate_call_budget: int = 500
+    populate_call_budget: int = 2500  # one run: a development-mode sweep is ~1,900 calls
     # Resilience (issue 7): shared budget slices, background share, fail-open limiter, circuit.
     rate_slice_seconds: float = 5.0
     background_rate_fraction: float = 0.5
@@ -83,6 +83,8 @@ class Settings:
     populate_period_seconds: int = 7 * DAY  # an album fresh for longer than this is skipped
     populate_max_per_source: int = 200  # candidate albums per source and run
     populate_top_queries: int = 20  # demand: most-asked queries searched again per run
+    populate_sweep: bool = True  # read Spotify's popularity order year by year for the tier-1 index
+    populate_sweep_from_year: int = 1950
     cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
     usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
     cors_allow_origin: str = "*"  # the web app's origin when deployed
@@ -142,15 +144,15 @@ class Settings:
             l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
             l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),
             tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
-            populate_playlists=tuple(
-                p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
-            ),
+            populate_playlists=tuple(p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()),
             populate_sources=tuple(
                 p.strip() for p in e.get("POPULATE_SOURCES", ",".join(d.populate_sources)).split(",") if p.strip()
             ),
             populate_period_seconds=_int(e, "POPULATE_PERIOD_SECONDS", d.populate_period_seconds),
             populate_max_per_source=_int(e, "POPULATE_MAX_PER_SOURCE", d.populate_max_per_source),
             populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
+            populate_sweep=e.get("POPULATE_SWEEP", "true").strip().lower() not in ("0", "false", "no", "off"),
+            populate_sweep_from_year=_int(e, "POPULATE_SWEEP_FROM_YEAR", d.populate_sweep_from_year),
             cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
             usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
             usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),

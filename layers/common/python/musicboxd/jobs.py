@@ -82,11 +82,19 @@ def populate_options(c: Container, event: Any) -> PopulateOptions:
         reserve_seconds=float(o.get("reserve_seconds", 10.0)),
         force=bool(o.get("force", False)),
         restart=bool(o.get("restart", False)),
+        resume_only=bool(o.get("resume_only", False)),
+        sweep=bool(o.get("sweep", s.populate_sweep)),
+        sweep_from_year=int(o.get("sweep_from_year", s.populate_sweep_from_year)),
+        sweep_ttl_seconds=3 * s.populate_period_seconds,
     )
 
 
 def run_populate(
-    event: Any, context: Any, *, log: Log | None = None, progress: Callable[[Progress], None] | None = None,
+    event: Any,
+    context: Any,
+    *,
+    log: Log | None = None,
+    progress: Callable[[Progress], None] | None = None,
     c: Container | None = None,
 ) -> PopulateReport:
     from musicboxd.adapters.dynamo import DynamoLease
@@ -105,6 +113,7 @@ def run_populate(
         counter,
         demand=c.usage_store,
         lease=DynamoLease(c.model),
+        sweeps=c.sweep_store,
         log=log,
     )
 
@@ -117,7 +126,7 @@ def run_populate(
         report = service.run(options, remaining=remaining, progress=on_progress)
     finally:
         c.usage.flush()
-    if report.status == "done" or report.albums_cached:
+    if report.status == "done" or report.calls:  # new albums or sweep pages
         rebuild_tier1(c, log)
     c.telemetry.count(m.POPULATE_ALBUMS_CACHED, report.albums_cached)
     c.telemetry.count(m.POPULATE_CALLS, report.calls)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from musicboxd.models import Album, SearchPage
+from musicboxd.models import Album, AlbumSummary, SearchPage
 
 # Cache tiers, recorded on every cached item.
 TIER_POPULAR = "popular"  # filled by populate
@@ -106,6 +106,31 @@ class PopularAlbumSource(Protocol):
     """Albums the tier-1 index is built from (the popular tier; expired items excluded)."""
 
     def popular_albums(self) -> Iterable[CachedAlbum]: ...
+
+
+@dataclass(frozen=True)
+class SweepPage:
+    """One page of a popularity sweep: Spotify's own order for a filter-only search.
+
+    ``list_id`` names the ordered list the page belongs to (``all``: the whole catalog,
+    ``y2024``: one release year, ``h2024``: that year's least popular albums); ``offset`` is
+    the position of the first item in it; ``total`` is Spotify's count for the whole list.
+    """
+
+    list_id: str
+    offset: int
+    total: int
+    items: tuple[AlbumSummary, ...]
+
+
+class SweepStore(Protocol):
+    """Where populate keeps sweep pages until the index is built from them."""
+
+    def put_page(self, page: SweepPage, *, ttl_seconds: int) -> None: ...
+
+    def pages(self) -> Iterable[SweepPage]:
+        """Every page not yet expired."""
+        ...
 
 
 class DemandCounts(Protocol):

@@ -154,7 +154,11 @@ class Container:
         from musicboxd.services.budget import SharedBudget
 
         store = DynamoBudgetStore(
-            self.dynamodb_client, self.settings.table_name, name="musicbrainz", limit=1, window_seconds=1.1,
+            self.dynamodb_client,
+            self.settings.table_name,
+            name="musicbrainz",
+            limit=1,
+            window_seconds=1.1,
             slice_seconds=0.5,
         )
         return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)
@@ -254,6 +258,12 @@ class Container:
         return DynamoIndexStore(self.model)
 
     @cached_property
+    def sweep_store(self):
+        from musicboxd.adapters.index_store import DynamoSweepStore
+
+        return DynamoSweepStore(self.model)
+
+    @cached_property
     def popular_albums(self):
         from musicboxd.adapters.index_store import DynamoPopularAlbums
 
@@ -271,7 +281,9 @@ class Container:
         from musicboxd.jobs import AlbumDemand
         from musicboxd.services.tier1 import rebuild_index
 
-        return rebuild_index(self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store))
+        return rebuild_index(
+            self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store), sweeps=self.sweep_store
+        )
 
     @cached_property
     def album_service(self):

@@ -14,7 +14,11 @@ pk                          sk          payload
 ``INDEX#current``           ``P``       ``data``: JSON pointer (version, chunks, sha256)
 ``INDEX#<version>``         ``C#0000``  ``data``: bytes [0, 350 KB) of the zlib artifact
 ``INDEX#<version>``         ``C#0001``  ...
+``SWEEP#<list>``            ``O#<off>`` ``data``: zlib JSON page of a popularity sweep
 ==========================  ==========  ==============================================
+
+Sweep pages (kind ``SWEEP``, written by populate, read back when the index is built) carry
+``expires_at``, so the sparse GSI lists them; a newer sweep overwrites the same keys.
 
 A build writes every chunk first, then the pointer, so a reader never sees a half-written
 version; the previous version's chunks then get ``expires_at`` = now + 1 day (readers that
@@ -32,12 +36,13 @@ from typing import Any
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 from pynamodb.models import Model
 
-from musicboxd.adapters.dynamo import KIND_ALBUM, _unpack
+from musicboxd.adapters.dynamo import KIND_ALBUM, _pack, _unpack
 from musicboxd.errors import CacheUnavailable
-from musicboxd.models import Album
-from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer
+from musicboxd.models import Album, AlbumSummary
+from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer, SweepPage
 
 KIND_INDEX = "INDEX"
+KIND_SWEEP = "SWEEP"
 POINTER_PK, POINTER_SK = "INDEX#current", "P"
 CHUNK_BYTES = 350_000
 MAX_CHUNKS = 100  # one BatchGetItem
@@ -131,5 +136,36 @@ class DynamoPopularAlbums:
                         expires_at=float(item.expires_at or 0),
                         tier=item.tier or "",
                     )
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+
+class DynamoSweepStore:
+    """SweepStore: one item per sweep page; listed through the GSI (kind SWEEP, not expired)."""
+
+    def __init__(self, model: type[Model], *, clock=time.time):
+        self.model = model
+        self._clock = clock
+
+    def put_page(self, page: SweepPage, *, ttl_seconds: int) -> None:
+        now = int(self._clock())
+        body = {"total": page.total, "items": [a.model_dump(exclude_none=True) for a in page.items]}
+        try:
+            self.model(f"SWEEP#{page.list_id}", f"O#{page.offset:05d}", kind=KIND_SWEEP, fetched_at=now,
+                       expires_at=now + ttl_seconds, data=_pack(body)).save()  # fmt: skip
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+    def pages(self) -> Iterator[SweepPage]:
+        m = self.model
+        try:
+            for item in m.by_kind.query(KIND_SWEEP, m.expires_at > int(self._clock())):
+                body = _unpack(item.data)
+                yield SweepPage(
+                    list_id=item.pk.removeprefix("SWEEP#"),
+                    offset=int(item.sk.removeprefix("O#")),
+                    total=int(body["total"]),
+                    items=tuple(AlbumSummary.model_validate(a) for a in body["items"]),
+                )
         except PynamoDBException as exc:
             raise CacheUnavailable(str(exc)) from exc

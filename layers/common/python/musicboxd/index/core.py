@@ -22,10 +22,11 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from musicboxd.index.ranks import Rank, ordered
 from musicboxd.index.text import index_tokens, query_terms, words
 from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 
-FORMAT = 2
+FORMAT = 3
 
 # Match quality of an album for a whole query, best first. The ladder follows how Spotify
 # orders album search results (exact title, then titles that start with the query, then the
@@ -41,17 +42,15 @@ PARTIAL = 0  # some words only match as prefixes
 
 CONFIDENCE_RULE = """\
 /search is answered from the index (source "popular") only when all of these hold:
-1. offset == 0: the index cannot prove it holds a query's complete result list;
-2. the folded query is at least 3 characters long (shorter ones match too much);
-3. with k = min(limit, 5), the index holds at least k albums whose title equals the query
-   (or equals "artist title"), and its k best matches are all of that one class: an
-   unindexed album can then only tie with them, never outrank them on match quality;
-4. each of those k albums ranks in the upper half of the index by our own score (demand,
-   Spotify popularity where known, recency), so an unindexed album - by construction less
-   asked for - is unlikely to outrank them on popularity either.
-Anything else goes to Spotify as before. Measured against the emulator this answers few
-searches (common titles such as "Gold" or "Live") but keeps their top-5 overlap near 90 %;
-typeahead is served entirely by /suggest."""
+1. offset == 0, the folded query has at least 2 characters and matches at least one album;
+2. the index was built with a popularity sweep (Spotify's own order, musicboxd.index.ranks);
+3. with k = min(limit, 5), wherever two neighbours among the index's first k + 1 matches
+   share a match class (so Spotify orders them by popularity), their order is known: read
+   from one Spotify list, or one from the top of a list the other is below, or (different
+   release years) estimates more than 1.5 standard errors (+ 50 positions) apart.
+The first k results are then Spotify's first k unless an album the index does not hold
+(the least popular albums of the biggest years) matches better; measured by `make bench`.
+Results after the k-th are the index's best guess. Anything else goes to Spotify."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,8 @@ class IndexedAlbum:
     popularity: int | None = None  # Spotify's, only where the app still receives it
     tier: str = "popular"
     fetched_at: float = 0.0
+    rank: Rank | None = None  # from the popularity sweep, where it listed the album
+    catalog_size: int = 0  # albums the sweep counted (scales ``rank.est``)
 
 
 def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
@@ -77,6 +78,8 @@ def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
         score += 20.0 * math.log1p(album.demand)
     if album.popularity is not None:
         score += float(album.popularity)
+    elif album.rank is not None and album.rank.est is not None and album.catalog_size:
+        score += 100.0 * max(0.0, 1.0 - album.rank.est / album.catalog_size)  # popularity's scale
     if album.tier == "popular":
         score += 5.0
     year = (album.summary.release_date or "")[:4]
@@ -91,7 +94,8 @@ def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
 # "spotify_url" are null when they are the usual derived values, "image_url" drops Spotify's
 # image prefix: all to keep the artifact small.
 _COLUMNS = ("id", "name", "artists", "artist_name", "release_date", "release_date_precision",
-            "album_type", "total_tracks", "image_url", "spotify_url", "score", "title_w")  # fmt: skip
+            "album_type", "total_tracks", "image_url", "spotify_url", "score", "title_w",
+            "year", "all_pos", "year_pos", "hip_pos", "est", "err")  # fmt: skip
 _IMAGE_PREFIX = "https://i.scdn.co/image/"
 _ALBUM_URL = "https://open.spotify.com/album/"
 
@@ -111,11 +115,13 @@ class Tier1Index:
     built_at: float = 0.0
     cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLUMNS})
     artists: list[list[str]] = field(default_factory=list)  # [id, name, folded name]
+    catalog_size: int = 0  # albums the popularity sweep counted; 0: built without a sweep
 
     # -- building and (de)serialization ------------------------------------------------------
 
     @classmethod
-    def build(cls, albums: Iterable[IndexedAlbum], *, version: str, built_at: float, now_year: int) -> Tier1Index:
+    def build(cls, albums: Iterable[IndexedAlbum], *, version: str, built_at: float, now_year: int,
+              catalog_size: int = 0) -> Tier1Index:  # fmt: skip
         seen: dict[str, tuple[float, IndexedAlbum]] = {}
         for a in albums:
             s = rank_score(a, now_year=now_year)
@@ -123,7 +129,7 @@ class Tier1Index:
             if prev is None or s > prev[0]:
                 seen[a.summary.id] = (s, a)
         ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))
-        idx = cls(version=version, built_at=built_at)
+        idx = cls(version=version, built_at=built_at, catalog_size=catalog_size)
         c = idx.cols
         artist_pos: dict[tuple[str, str], int] = {}
         for score, a in ranked:
@@ -153,12 +159,19 @@ class Tier1Index:
             c["spotify_url"].append(None if s.spotify_url == _ALBUM_URL + s.id else s.spotify_url or "")
             c["score"].append(round(score, 2))
             c["title_w"].append(words(s.name))
+            r = a.rank or Rank(None)
+            c["year"].append(r.year)
+            c["all_pos"].append(r.all_pos)
+            c["year_pos"].append(r.year_pos)
+            c["hip_pos"].append(r.hip_pos)
+            c["est"].append(None if r.est is None else round(r.est, 1))
+            c["err"].append(round(r.err, 1))
         idx._prepare()
         return idx
 
     def dumps(self) -> bytes:
         doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
-               "cols": self.cols}  # fmt: skip
+               "catalog_size": self.catalog_size, "cols": self.cols}  # fmt: skip
         return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
 
     @classmethod
@@ -166,7 +179,8 @@ class Tier1Index:
         doc = json.loads(zlib.decompress(blob))
         if doc.get("format") != FORMAT:
             raise ValueError(f"unsupported index format {doc.get('format')!r}")
-        idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"])
+        idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
+                  catalog_size=doc.get("catalog_size", 0))  # fmt: skip
         idx._prepare()
         return idx
 
@@ -212,8 +226,11 @@ class Tier1Index:
         self.vocab = sorted(post)
         self.artist_post = artist_post
         self.artist_vocab = sorted(artist_post)
-        ordered = sorted(self.cols["score"])
-        self.score_floor = ordered[len(ordered) // 2] if ordered else 0.0
+        self.ranks = [Rank(*r) for r in zip(c["year"], c["all_pos"], c["year_pos"], c["hip_pos"], c["est"], c["err"],
+                                             strict=True)]  # fmt: skip
+        # Spotify's order inside a match class is popularity: our estimate, unknown ones last
+        fallback = float(self.catalog_size or n)
+        self.pop_key = [fallback if r.est is None else r.est for r in self.ranks]
 
     # -- matching ----------------------------------------------------------------------------
 
@@ -249,15 +266,13 @@ class Tier1Index:
         artist = self.artist_w[i]
         if q == title:
             return EXACT
-        if q in (f"{artist} {title}", f"{title} {artist}") or any(
-            q in (f"{a} {title}", f"{title} {a}") for a in self.artist_each_w[i]
-        ):
+        if q in (f"{artist} {title}", f"{title} {artist}"):
             return ARTIST_TITLE
         if title.startswith(q + " ") or (title.startswith(q) and len(q) >= 3):
             return TITLE_PREFIX
-        if f" {q} " in f" {title} ":
+        if q in title:
             return PHRASE
-        if q == artist or q in self.artist_each_w[i]:
+        if q == artist:  # all credited artists, as Spotify compares them
             return ARTIST
         tt = self.title_tok[i]
         if all(t in tt for t, _ in terms):
@@ -297,26 +312,23 @@ class Tier1Index:
         if not terms:
             return q, []
         cands = self._candidates(terms, [len(t) >= 2 for t, _ in terms])
-        scored = sorted((-self.match_class(i, q, terms), i) for i in cands)
-        return q, [(-c, i) for c, i in scored]
+        pop = self.pop_key
+        scored = sorted((-self.match_class(i, q, terms), pop[i], i) for i in cands)
+        return q, [(-c, i) for c, _, i in scored]
 
     # -- the two questions -------------------------------------------------------------------
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
         """A /search page when confident (see CONFIDENCE_RULE), else None."""
-        if offset != 0 or len(self) == 0:
+        if offset != 0 or not self.catalog_size:
             return None
         q, ranked = self.ranked(query)
-        k = min(limit, 5)
-        if len(q) < 3 or len(ranked) < k:
+        if len(q) < 2 or not ranked:
             return None
-        top = ranked[:k]
-        best = top[0][0]
-        if best not in (EXACT, ARTIST_TITLE) or any(c != best for c, _ in top):
-            return None
-        scores = self.cols["score"]
-        if any(scores[i] < self.score_floor for _, i in top):
-            return None
+        head = ranked[: min(limit, 5) + 1]
+        for (c1, i), (c2, j) in zip(head, head[1:], strict=False):
+            if c1 == c2 and not ordered(self.ranks[i], self.ranks[j]):
+                return None
         return SearchPage(items=[self.summary(i) for _, i in ranked[:limit]], total=len(ranked))
 
     def suggest(self, query: str, *, limit: int) -> list[Suggestion]:

@@ -7,7 +7,14 @@ A run has two phases, both checkpointed in the table after every page/batch:
    ``new_releases`` (``/browse/new-releases`` in extended mode, then search ``tag:new``),
    ``playlists`` (``/playlists/{id}/items`` of the configured public playlists);
 2. fetch details of the candidates not fresh in the cache (extended mode: ``/albums?ids=``,
-   20 per call; development mode: one album per call) and write them to the popular tier.
+   20 per call; development mode: one album per call) and write them to the popular tier;
+3. sweep (when a sweep store is wired): Spotify's own popularity order, read from filter-only
+   searches - ``year:<from>-<this year>`` (the most popular albums overall), then
+   ``year:<Y>`` for every year back to ``sweep_from_year``, and ``year:<Y> tag:hipster`` for
+   a year with more albums than a search can page through (offset <= 1000). Pages go to the
+   sweep store as they arrive; the tier-1 index is built from them (ranks, see
+   ``musicboxd.index.ranks``). It costs one call per page (10 albums in development mode,
+   50 in extended mode) and no album-detail calls; a long sweep resumes in the next run.
 
 The run stops cleanly, checkpoint saved, when the call budget is spent, when the Lambda is
 about to time out, or on a 429 (then ``not_before`` keeps later runs away until Spotify's
@@ -27,8 +34,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from musicboxd.errors import CacheUnavailable, Forbidden, NotFound, RateLimited, Unavailable
-from musicboxd.models import Album
-from musicboxd.ports import TIER_POPULAR
+from musicboxd.models import Album, SearchPage
+from musicboxd.ports import TIER_POPULAR, SweepPage, SweepStore
 from musicboxd.services.usage import DEMAND_ALBUM, DEMAND_QUERY, days_between
 
 JOB = "populate"
@@ -37,6 +44,7 @@ BATCH = 20  # albums per progress batch (= one /albums?ids= call in extended mod
 TRACKS_IN_ALBUM = 50  # tracks embedded in an album object; more need /albums/{id}/tracks pages
 PAGE_EXTENDED = 50
 MAX_OFFSET = 1000
+SWEEP_SAVE_EVERY = 10  # sweep pages between checkpoint saves (and at the end of every list)
 
 
 # ----------------------------------------------------------------------------- ports
@@ -46,6 +54,8 @@ class PopulateCatalog(Protocol):
     """The Spotify adapter (``SpotifyCatalog`` satisfies it)."""
 
     def search_raw(self, query: str, *, limit: int, offset: int) -> dict[str, Any]: ...
+
+    def search_albums(self, query: str, *, limit: int, offset: int) -> SearchPage: ...
 
     def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
@@ -101,12 +111,16 @@ class PopulateOptions:
     fresh_margin_seconds: int = 7 * 86_400  # skip albums that stay fresh at least this long
     reserve_seconds: float = 10.0  # stop when the invocation has less time left than this
     force: bool = False  # ignore not_before (a previous 429) and start even then
+    sweep: bool = True  # phase 3 (needs a sweep store)
+    sweep_from_year: int = 1950
+    sweep_ttl_seconds: int = 21 * 86_400  # three weekly runs: a stalled sweep still leaves its pages
     restart: bool = False  # drop an unfinished run and start a new one
+    resume_only: bool = False  # the hourly schedule: continue an unfinished run, never start one
 
 
 @dataclass
 class Progress:
-    phase: str  # collect | fetch
+    phase: str  # collect | fetch | sweep
     done: int
     total: int
     calls: int  # this invocation
@@ -117,7 +131,7 @@ class Progress:
 
 @dataclass
 class PopulateReport:
-    status: str  # done | stopped | deferred | busy
+    status: str  # done | stopped | deferred | busy | idle
     reason: str | None
     run_id: str
     resumed: bool
@@ -132,6 +146,8 @@ class PopulateReport:
     run_albums_cached: int = 0
     not_before: float | None = None
     seconds: float = 0.0
+    sweep_pages: int = 0  # whole run: pages of Spotify's popularity order stored for the index
+    sweep_albums: int = 0
 
     @property
     def albums_per_call(self) -> float:
@@ -160,9 +176,11 @@ class PopulateService:
         *,
         demand: DemandReader | None = None,
         lease: Lease | None = None,
+        sweeps: SweepStore | None = None,
         log: Callable[[str, dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.time,
     ):
+        self._sweeps = sweeps
         self._catalog = catalog
         self._store = store
         self._checkpoints = checkpoints
@@ -186,9 +204,12 @@ class PopulateService:
         state = self._checkpoints.load(JOB)
         if state and not options.force and (state.get("not_before") or 0) > now:
             return self._report(state, "deferred", "rate_limited", 0, started, resumed=False)
+        if options.resume_only and (not state or state.get("status") == "done"):
+            return self._report(state or _new_state(now, now), "idle", "nothing to resume", 0, started, resumed=False)
         if self._lease is not None and not self._lease.acquire(JOB, ttl_seconds=max(60.0, min(remaining(), 3600))):
-            return self._report(state or _new_state(now, now), "busy", "another run holds the lease", 0, started,
-                                resumed=False)
+            return self._report(
+                state or _new_state(now, now), "busy", "another run holds the lease", 0, started, resumed=False
+            )
         try:
             return self._run(state, options, now, started, remaining, progress)
         finally:
@@ -214,6 +235,8 @@ class PopulateService:
         try:
             self._collect()
             self._fetch()
+            if self._opts.sweep and self._sweeps is not None:
+                self._sweep()
             state["status"] = "done"
             state["completed_at"] = self._clock()
         except _Stop as stop:
@@ -367,8 +390,17 @@ class PopulateService:
     def _collected_page(self, source: str) -> None:
         st = self._state
         self._save()
-        self._emit(Progress("collect", len(st["candidates"]), len(st["candidates"]), self._calls(),
-                            self._opts.budget, self._cached_now, source))
+        self._emit(
+            Progress(
+                "collect",
+                len(st["candidates"]),
+                len(st["candidates"]),
+                self._calls(),
+                self._opts.budget,
+                self._cached_now,
+                source,
+            )
+        )
 
     # -- fetch
 
@@ -430,8 +462,9 @@ class PopulateService:
 
     def _put(self, album: Album, source: str) -> None:
         st = self._state
-        if self._guard(self._store.put_popular, album, tier=TIER_POPULAR,
-                       ttl_seconds=self._opts.popular_ttl_seconds, source=source):
+        if self._guard(
+            self._store.put_popular, album, tier=TIER_POPULAR, ttl_seconds=self._opts.popular_ttl_seconds, source=source
+        ):
             st["cached"] += 1
             st["by_source"][source] = st["by_source"].get(source, 0) + 1
             self._cached_now += 1
@@ -461,8 +494,51 @@ class PopulateService:
     def _after_batch(self) -> None:
         st = self._state
         self._save()
-        self._emit(Progress("fetch", st["next"], len(st["candidates"]), self._calls(), self._opts.budget,
-                            self._cached_now))
+        self._emit(
+            Progress("fetch", st["next"], len(st["candidates"]), self._calls(), self._opts.budget, self._cached_now)
+        )
+
+    # -- sweep
+
+    def _sweep(self) -> None:
+        st = self._state
+        sw = st.get("sweep")
+        if sw is None:
+            year = time.gmtime(self._clock()).tm_year
+            first = min(self._opts.sweep_from_year, year)
+            lists = [["all", f"year:{first}-{year}"]]
+            lists += [[f"y{y}", f"year:{y}"] for y in range(year, first - 1, -1)]
+            sw = st["sweep"] = {"lists": lists, "list": 0, "offset": 0, "pages": 0, "albums": 0}
+        limit = self._opts.search_page
+        while sw["list"] < len(sw["lists"]):
+            list_id, query = sw["lists"][sw["list"]]
+            self._check("sweep")
+            try:
+                page = self._catalog.search_albums(query, limit=limit, offset=sw["offset"])
+            except (NotFound, Forbidden, Unavailable) as exc:
+                self._log("sweep list unreadable; skipped", {"list": list_id, "error": str(exc)})
+                page = SearchPage(items=[], total=0)
+            if page.items:
+                stored = SweepPage(list_id, sw["offset"], page.total, tuple(page.items))
+                if not self._guard(self._sweeps.put_page, stored, ttl_seconds=self._opts.sweep_ttl_seconds):
+                    raise _Stop("cache_unavailable")  # resume this page next run rather than leave a hole
+                sw["pages"] += 1
+                sw["albums"] += len(page.items)
+            sw["offset"] += len(page.items)
+            if not page.items or sw["offset"] >= page.total or sw["offset"] > MAX_OFFSET:
+                if list_id.startswith("y") and sw["offset"] < page.total:
+                    # more albums that year than a search can page through: also read its least popular
+                    sw["lists"].append([f"h{list_id[1:]}", f"{query} tag:hipster"])
+                sw["list"] += 1
+                sw["offset"] = 0
+            elif sw["pages"] % SWEEP_SAVE_EVERY:
+                continue  # a stop saves the checkpoint anyway; a crash re-reads at most a few pages
+            self._save()
+            self._emit(
+                Progress(
+                    "sweep", sw["list"], len(sw["lists"]), self._calls(), self._opts.budget, self._cached_now, list_id
+                )
+            )
 
     # -- plumbing
 
@@ -479,8 +555,7 @@ class PopulateService:
         if self._calls() >= self._opts.budget:
             return "budget"  # our own hard cap refused the call
         self._state["not_before"] = self._clock() + exc.retry_after
-        self._log("Spotify rate-limited populate; run ends here", {"retry_after": exc.retry_after,
-                                                                     "quota": exc.quota})
+        self._log("Spotify rate-limited populate; run ends here", {"retry_after": exc.retry_after, "quota": exc.quota})
         return "rate_limited"
 
     def _save(self) -> None:
@@ -511,6 +586,8 @@ class PopulateService:
             run_albums_cached=state.get("cached", 0),
             not_before=state.get("not_before"),
             seconds=round(time.monotonic() - started, 3),
+            sweep_pages=(state.get("sweep") or {}).get("pages", 0),
+            sweep_albums=(state.get("sweep") or {}).get("albums", 0),
         )
 
 

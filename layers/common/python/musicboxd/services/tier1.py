@@ -1,8 +1,9 @@
 """Tier-1 search use cases: rebuild the index, hold it in memory, answer from it.
 
 * :func:`rebuild_index` - populate calls it at the end of each run (cleanup may too; locally
-  ``python -m tools.build_index``): reads the popular tier through a port, ranks albums by our
-  own signals, writes a new version through the index-store port and flips the pointer.
+  ``python -m tools.build_index``): reads the popularity sweep and the cached albums through
+  ports, ranks albums by Spotify's order where the sweep saw it (``musicboxd.index.ranks``) and
+  by our own signals otherwise, writes a new version and flips the pointer.
 * :class:`Tier1Holder` - the search Lambda's copy: loaded lazily on first use, once per
   container, and re-checked for a newer version at most every ``recheck_seconds`` (one
   small read of the pointer). A broken or missing index never fails a request: search just
@@ -21,9 +22,10 @@ import time
 from collections.abc import Callable
 
 from musicboxd.errors import CacheUnavailable
+from musicboxd.index import ranks
 from musicboxd.index.core import IndexedAlbum, Suggestion, Tier1Index
 from musicboxd.models import SearchPage
-from musicboxd.ports import DemandCounts, IndexPointer, IndexStore, PopularAlbumSource
+from musicboxd.ports import DemandCounts, IndexPointer, IndexStore, PopularAlbumSource, SweepStore
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +35,30 @@ def rebuild_index(
     store: IndexStore,
     *,
     demand: DemandCounts | None = None,
+    sweeps: SweepStore | None = None,
     clock: Callable[[], float] = time.time,
 ) -> IndexPointer:
-    """Build the index from every fresh popular-tier album and make it the current version."""
+    """Build the index from the popularity sweep and every fresh cached album; make it current."""
     now = clock()
     counts = demand.demand() if demand is not None else {}
-    albums = [
-        IndexedAlbum(
-            summary=c.album.summary(),
-            demand=float(counts.get(c.album.id, 0.0)),
-            popularity=c.album.popularity,
-            tier=c.tier,
-        )
-        for c in source.popular_albums()
-        if c.album is not None and c.fresh(now)
-    ]
+    sweep = ranks.from_pages(sweeps.pages() if sweeps is not None else ())
+    albums: dict[str, IndexedAlbum] = {}
+    for c in source.popular_albums():
+        if c.album is not None and c.fresh(now):
+            summary = c.album.summary()
+            albums[summary.id] = IndexedAlbum(
+                summary=summary, demand=float(counts.get(summary.id, 0.0)), popularity=c.album.popularity,
+                tier=c.tier, rank=sweep.rank_of(summary), catalog_size=sweep.catalog_size,
+            )  # fmt: skip
+    for album_id, summary in sweep.summaries.items():
+        if album_id not in albums:
+            albums[album_id] = IndexedAlbum(
+                summary=summary, demand=float(counts.get(album_id, 0.0)), tier="sweep",
+                rank=sweep.ranks[album_id], catalog_size=sweep.catalog_size,
+            )  # fmt: skip
     now_year = dt.datetime.fromtimestamp(now, dt.UTC).year
-    index = Tier1Index.build(albums, version="", built_at=now, now_year=now_year)
+    index = Tier1Index.build(albums.values(), version="", built_at=now, now_year=now_year,
+                             catalog_size=sweep.catalog_size)  # fmt: skip
     body = index.dumps()
     version = f"{int(now)}-{hashlib.sha256(body).hexdigest()[:8]}"
     index.version = version
@@ -93,8 +102,12 @@ class Tier1Holder:
                     self._index = Tier1Index.loads(self._store.load(pointer))
                     self.load_seconds = time.perf_counter() - started
                     self.loads += 1
-                    log.info("tier-1 index %s loaded: %d albums in %.0f ms",
-                             pointer.version, len(self._index), self.load_seconds * 1000)
+                    log.info(
+                        "tier-1 index %s loaded: %d albums in %.0f ms",
+                        pointer.version,
+                        len(self._index),
+                        self.load_seconds * 1000,
+                    )
             except (CacheUnavailable, ValueError) as exc:  # keep what we have, retry after the interval
                 log.warning("tier-1 index not refreshed: %s", exc)
         return self._index
