@@ -76,6 +76,9 @@ def tier1_figures(records: list[Record], cold: list[Record] | None = None) -> di
     spotify_misses = [r for r in records if r.phase == "steady" and r.kind == "search" and r.source == "spotify"]
     cold = [r for r in cold or [] if r.status == 200]
     answered = [r for r in cold if r.source == "popular"]
+    warm = {r.value for r in records if r.phase == "warmup" and r.kind == "search"}
+    groups = {"asked in the warm-up": [r for r in cold if r.value in warm],
+              "never asked before": [r for r in cold if r.value not in warm]}  # fmt: skip
     return {
         "cold_searches": len(cold),
         "answered": len(answered),
@@ -85,6 +88,11 @@ def tier1_figures(records: list[Record], cold: list[Record] | None = None) -> di
             v: {"searches": sum(r.variant == v for r in cold), "answered": sum(r.variant == v for r in answered),
                 "agree": sum(r.variant == v and r.agrees for r in answered)}
             for v in sorted({r.variant for r in cold})
+        },
+        "by_history": {
+            k: {"searches": len(g), "answered": sum(r.source == "popular" for r in g),
+                "agree": sum(r.source == "popular" and r.agrees for r in g)}
+            for k, g in groups.items()
         },
         "steady_misses_reaching_tier1": len(reached),
         "steady_misses_answered": len(popular),

@@ -129,6 +129,8 @@ def markdown(doc: dict) -> str:
                 f"**{_pc(t1['top5_agreement'])}**; answer p95 {_ms(t1['answer_latency']['p95_ms'])} ms. By variant "
                 "(answered/searches, agreeing): "
                 + ", ".join(f"{k} {v['answered']}/{v['searches']} ({v['agree']})" for k, v in t1["by_variant"].items())
+                + "; " + ", ".join(f"{k} {v['answered']}/{v['searches']} ({v['agree']})"
+                                   for k, v in (t1.get("by_history") or {}).items())
                 + f". In the scored run, {t1['steady_misses_answered']} of the {t1['steady_misses_reaching_tier1']} "
                 f"steady searches the query cache missed were answered by tier 1 (agreement "
                 f"{_pc(t1['steady_misses_agreement'])}).",

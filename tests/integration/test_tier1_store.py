@@ -91,3 +91,19 @@ def test_sweep_pages_round_trip_and_expire(world):
         ("y1997", 2, 1200, ["Album 2"]),
     ]  # the global list's page expired
     assert got[0].items[0] == albums[0]
+
+
+def test_searched_pages_are_the_fresh_first_pages_of_cached_searches(world):
+    from musicboxd.adapters.index_store import DynamoSearchedPages
+    from musicboxd.models import SearchPage
+    from musicboxd.services.catalog import search_key
+
+    clock, model, cache, *_ = world
+    page = SearchPage(items=[make_album().summary()], total=1)
+    cache.put_search(search_key("US", "homogenic", offset=0, limit=10), page, ttl_seconds=100)
+    cache.put_search(search_key("US", "homogenic", offset=10, limit=10), page, ttl_seconds=100)  # not a first page
+    cache.put_search(search_key("US", "old news", offset=0, limit=5), page, ttl_seconds=1)
+    clock.advance(10)
+    got = list(DynamoSearchedPages(model, clock=clock).searched_pages())
+    assert got == [("homogenic", page)]
+    assert list(DynamoSearchedPages(model, clock=clock, max_pages=0).searched_pages()) == []

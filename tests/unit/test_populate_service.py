@@ -210,12 +210,10 @@ def sweep_rig(**spotify):
     from tests.unit.test_tier1 import MemorySweepStore
 
     year = time.gmtime(FakeClock()()).tm_year
-    search = {
-        f"year:{year - 1}-{year}": list(range(1, 31)),
-        f"year:{year}": list(range(1, 1101)),
-        f"year:{year} tag:hipster": list(range(2000, 2040)),
-        f"year:{year - 1}": list(range(5000, 5025)),
-    }
+    older = list(range(5000, 5025)) + list(range(6000, 6010))  # 25 albums of year-1, 10 of year-2
+    search = {f"year:{year - 2}-{year}": list(range(1, 31)), f"year:{year}": list(range(1, 1101)),
+              f"year:{year} tag:hipster": list(range(2000, 2040)), f"year:{year - 1}": older[:25],
+              f"year:{year - 2}": older[25:], f"year:{year - 2}-{year - 1}": sorted(older, key=lambda n: n % 7)}
     rig = Rig(extended=True, new_releases=0, search=search, **spotify)
     rig.sweeps = MemorySweepStore()
     return rig, year
@@ -223,29 +221,32 @@ def sweep_rig(**spotify):
 
 def test_sweep_reads_spotifys_order_list_by_list_within_the_offset_cap():
     rig, year = sweep_rig()
-    report = rig.run(sources=(), sweep_from_year=year - 1)
+    report = rig.run(sources=(), sweep_from_year=year - 2)
     assert report.status == "done"
     lists = {}
     for page in rig.sweeps.stored:
         lists.setdefault(page.list_id, []).append((page.offset, len(page.items), page.total))
-    assert lists["all"] == [(0, 30, 30)]
-    assert [o for o, _, _ in lists[f"y{year}"]] == list(range(0, 1001, 50))  # offset <= 1000: 1,050 of 1,100
-    assert lists[f"h{year}"] == [(0, 40, 40)]  # the year was too big: its least popular albums too
-    assert lists[f"y{year - 1}"] == [(0, 25, 25)] and f"h{year - 1}" not in lists
-    assert report.calls == 1 + 21 + 1 + 1 and report.sweep_pages == 24
-    assert report.sweep_albums == 30 + 1050 + 40 + 25 and report.albums_cached == 0  # no album-detail calls
+    assert lists[f"y{year - 2}-{year}"] == [(0, 30, 30)]  # the most popular overall
+    # one probe page per year (its total), then the big year continued up to offset 1000 of 1,100
+    assert [o for o, _, _ in lists[f"y{year}"]] == list(range(0, 1001, 50))
+    assert lists[f"h{year}"] == [(0, 40, 40)]  # ... and its least popular albums
+    assert lists[f"y{year - 1}"] == [(0, 25, 25)] and lists[f"y{year - 2}"] == [(0, 10, 10)]
+    assert lists[f"y{year - 2}-{year - 1}"] == [(0, 35, 35)]  # the small years as one range: exact order
+    assert f"h{year - 1}" not in lists
+    assert report.calls == 1 + 3 + 20 + 1 + 1 and report.sweep_pages == 26
+    assert report.sweep_albums == 30 + 1050 + 40 + 25 + 10 + 35 and report.albums_cached == 0  # no detail calls
 
 
 def test_a_sweep_cut_by_the_budget_resumes_at_the_next_page():
     rig, year = sweep_rig()
-    first = rig.run(sources=(), sweep_from_year=year - 1, budget=10)
+    first = rig.run(sources=(), sweep_from_year=year - 2, budget=10)
     assert first.status == "stopped" and first.reason == "budget" and first.calls == 10
-    second = rig.run(sources=(), sweep_from_year=year - 1, budget=100, resume_only=True)
-    assert second.status == "done" and second.resumed and second.calls == 14
+    second = rig.run(sources=(), sweep_from_year=year - 2, budget=100, resume_only=True)
+    assert second.status == "done" and second.resumed and second.calls == 16
     searched = [c[1:] for c in rig.spotify.calls if c[0] == "search"]
-    assert len(searched) == len(set(searched)) == 24  # no page read twice
+    assert len(searched) == len(set(searched)) == 26  # no page read twice
     assert rig.run(sources=(), resume_only=True).status == "idle"  # nothing left: the hourly run does nothing
-    assert len(rig.spotify.calls) == 24
+    assert len(rig.spotify.calls) == 26
 
 
 def test_no_sweep_without_a_store_or_when_disabled():

@@ -7,7 +7,7 @@ import pytest
 from musicboxd.index import ranks
 from musicboxd.index.core import IndexedAlbum, Tier1Index
 from musicboxd.index.text import fold, index_tokens, words
-from musicboxd.models import AlbumSummary, ArtistRef
+from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 from musicboxd.ports import CachedAlbum, IndexPointer, SweepPage
 from musicboxd.services.tier1 import Tier1Holder, rebuild_index
 from tests.fakes import FakeClock, make_album
@@ -211,6 +211,30 @@ def test_rebuild_indexes_the_sweep_and_the_popular_tier_together():
     holder = Tier1Holder(store, recheck_seconds=300, clock=clock)
     assert [a.name for a in holder.answer("swept", limit=5, offset=0).items] == ["Swept 0", "Swept 1", "Swept 2"]
     assert holder.answer("homogenic", limit=5, offset=0).items[0].id == cached.id
+
+
+def test_a_cached_search_page_teaches_the_order_of_equal_matches():
+    golds = [summary(i, "Gold", f"Band {i}", year=str(1990 + 10 * i)) for i in range(3)]  # one per year
+    clock = FakeClock()
+
+    class Searched:
+        def __init__(self, pages):
+            self.pages = pages
+
+        def searched_pages(self):
+            return self.pages
+
+    def answer(pages):
+        store = MemoryIndexStore()
+        rebuild_index(ListSource([], clock), store, sweeps=MemorySweepStore(sweep_pages(golds)),
+                      searched=Searched(pages), clock=clock)  # fmt: skip
+        return Tier1Holder(store, clock=clock).answer("gold", limit=5, offset=0)
+
+    assert answer([]) is None  # three years, one album each: their popularity order is unknown
+    spotify = SearchPage(items=[golds[2], golds[0], golds[1]], total=3)  # as Spotify ranked them for "GOLD"
+    assert [a.id for a in answer([("gold", spotify)]).items] == [golds[2].id, golds[0].id, golds[1].id]
+    other = SearchPage(items=[golds[2], summary(9, "Golden", "X"), golds[0]], total=3)  # not equal matches
+    assert answer([("gol", other)]) is None
 
 
 def test_expired_popular_albums_are_left_out():

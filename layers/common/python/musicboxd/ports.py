@@ -133,6 +133,14 @@ class SweepStore(Protocol):
         ...
 
 
+class SearchedPages(Protocol):
+    """First pages of searches users made, as Spotify answered them (the searched tier)."""
+
+    def searched_pages(self) -> Iterable[tuple[str, SearchPage]]:
+        """(normalized query, page) pairs, fresh ones only, at most a configured number."""
+        ...
+
+
 class DemandCounts(Protocol):
     """How often users asked for each album lately (populate's demand counters)."""
 

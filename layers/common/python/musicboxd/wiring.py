@@ -278,12 +278,14 @@ class Container:
 
     def rebuild_index(self):
         """Rebuild the tier-1 index, ranked by demand (end of populate, ``python -m tools.build_index``)."""
+        from musicboxd.adapters.index_store import DynamoSearchedPages
         from musicboxd.jobs import AlbumDemand
         from musicboxd.services.tier1 import rebuild_index
 
         return rebuild_index(
-            self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store), sweeps=self.sweep_store
-        )
+            self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store), sweeps=self.sweep_store,
+            searched=DynamoSearchedPages(self.model),
+        )  # fmt: skip
 
     @cached_property
     def album_service(self):

@@ -36,9 +36,9 @@ from typing import Any
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 from pynamodb.models import Model
 
-from musicboxd.adapters.dynamo import KIND_ALBUM, _pack, _unpack
+from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, _pack, _unpack
 from musicboxd.errors import CacheUnavailable
-from musicboxd.models import Album, AlbumSummary
+from musicboxd.models import Album, AlbumSummary, SearchPage
 from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer, SweepPage
 
 KIND_INDEX = "INDEX"
@@ -167,5 +167,28 @@ class DynamoSweepStore:
                     total=int(body["total"]),
                     items=tuple(AlbumSummary.model_validate(a) for a in body["items"]),
                 )
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+
+class DynamoSearchedPages:
+    """SearchedPages: cached first pages of searches (GSI kind SEARCH, not expired), newest expiry first."""
+
+    def __init__(self, model: type[Model], *, clock=time.time, max_pages: int = 20_000):
+        self.model = model
+        self._clock = clock
+        self._max = max_pages
+
+    def searched_pages(self) -> Iterator[tuple[str, SearchPage]]:
+        m = self.model
+        served = 0
+        try:
+            for item in m.by_kind.query(KIND_SEARCH, m.expires_at > int(self._clock()), scan_index_forward=False):
+                if served >= self._max:
+                    return
+                if not item.sk.startswith("0:") or not item.data:
+                    continue
+                served += 1
+                yield item.pk.split("#", 2)[2], SearchPage.model_validate(_unpack(item.data))
         except PynamoDBException as exc:
             raise CacheUnavailable(str(exc)) from exc

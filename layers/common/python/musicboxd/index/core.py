@@ -95,7 +95,7 @@ def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
 # image prefix: all to keep the artifact small.
 _COLUMNS = ("id", "name", "artists", "artist_name", "release_date", "release_date_precision",
             "album_type", "total_tracks", "image_url", "spotify_url", "score", "title_w",
-            "year", "all_pos", "year_pos", "hip_pos", "est", "err")  # fmt: skip
+            "year", "est", "err", "lists")  # fmt: skip
 _IMAGE_PREFIX = "https://i.scdn.co/image/"
 _ALBUM_URL = "https://open.spotify.com/album/"
 
@@ -116,6 +116,7 @@ class Tier1Index:
     cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLUMNS})
     artists: list[list[str]] = field(default_factory=list)  # [id, name, folded name]
     catalog_size: int = 0  # albums the popularity sweep counted; 0: built without a sweep
+    list_ids: list[str] = field(default_factory=list)  # the sweep's lists, numbered in the "lists" column
 
     # -- building and (de)serialization ------------------------------------------------------
 
@@ -132,6 +133,7 @@ class Tier1Index:
         idx = cls(version=version, built_at=built_at, catalog_size=catalog_size)
         c = idx.cols
         artist_pos: dict[tuple[str, str], int] = {}
+        list_no: dict[str, int] = {}
         for score, a in ranked:
             s = a.summary
             refs = []
@@ -161,17 +163,21 @@ class Tier1Index:
             c["title_w"].append(words(s.name))
             r = a.rank or Rank(None)
             c["year"].append(r.year)
-            c["all_pos"].append(r.all_pos)
-            c["year_pos"].append(r.year_pos)
-            c["hip_pos"].append(r.hip_pos)
-            c["est"].append(None if r.est is None else round(r.est, 1))
+            c["est"].append(None if r.est is None else round(r.est, 3))
             c["err"].append(round(r.err, 1))
+            flat: list[int] = []
+            for list_id, pos in r.lists:
+                if list_id not in list_no:
+                    list_no[list_id] = len(idx.list_ids)
+                    idx.list_ids.append(list_id)
+                flat += [list_no[list_id], pos]
+            c["lists"].append(flat)
         idx._prepare()
         return idx
 
     def dumps(self) -> bytes:
         doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
-               "catalog_size": self.catalog_size, "cols": self.cols}  # fmt: skip
+               "catalog_size": self.catalog_size, "list_ids": self.list_ids, "cols": self.cols}  # fmt: skip
         return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
 
     @classmethod
@@ -180,7 +186,7 @@ class Tier1Index:
         if doc.get("format") != FORMAT:
             raise ValueError(f"unsupported index format {doc.get('format')!r}")
         idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
-                  catalog_size=doc.get("catalog_size", 0))  # fmt: skip
+                  catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []))  # fmt: skip
         idx._prepare()
         return idx
 
@@ -226,11 +232,16 @@ class Tier1Index:
         self.vocab = sorted(post)
         self.artist_post = artist_post
         self.artist_vocab = sorted(artist_post)
-        self.ranks = [Rank(*r) for r in zip(c["year"], c["all_pos"], c["year_pos"], c["hip_pos"], c["est"], c["err"],
-                                             strict=True)]  # fmt: skip
         # Spotify's order inside a match class is popularity: our estimate, unknown ones last
         fallback = float(self.catalog_size or n)
-        self.pop_key = [fallback if r.est is None else r.est for r in self.ranks]
+        self.pop_key = [fallback if e is None else e for e in c["est"]]
+
+    def rank(self, i: int) -> Rank:
+        """What the sweep knows about album ``i`` (built on demand: only answers need it)."""
+        c, ids = self.cols, self.list_ids
+        flat = c["lists"][i]
+        lists = tuple((ids[flat[j]], flat[j + 1]) for j in range(0, len(flat), 2))
+        return Rank(c["year"][i], c["est"][i], c["err"][i], lists)
 
     # -- matching ----------------------------------------------------------------------------
 
@@ -327,7 +338,7 @@ class Tier1Index:
             return None
         head = ranked[: min(limit, 5) + 1]
         for (c1, i), (c2, j) in zip(head, head[1:], strict=False):
-            if c1 == c2 and not ordered(self.ranks[i], self.ranks[j]):
+            if c1 == c2 and not ordered(self.rank(i), self.rank(j)):
                 return None
         return SearchPage(items=[self.summary(i) for _, i in ranked[:limit]], total=len(ranked))
 

@@ -1,21 +1,24 @@
 """Popularity order learnt from Spotify's own result pages (the populate sweep).
 
-Development Mode hides ``popularity``, but a filter-only search (``year:2019``) is returned
-in Spotify's popularity order, so a sweep of such lists tells us, per album:
+Development Mode hides ``popularity``, but a filter-only search (``year:2019``,
+``year:2000-2004``) is returned in Spotify's popularity order. The sweep stores such lists page
+by page; a list id names what it ranks:
 
-* ``all_pos``: its position in ``year:<from>-<now>`` - the most popular albums overall
-  (exact: at most 1,010 of them can be paged);
-* ``year_pos``: its position among the albums of its release year (``year:Y``; exact for
-  the first 1,010 of that year);
-* ``hip_pos``: its position among the least popular albums of a year too big to page
-  through (``year:Y tag:hipster``);
-* ``est``: an estimate of its position in the whole catalog, for albums of different years
-  (the quantile within its year, scaled to the catalog; the global list where known).
+* ``y<lo>-<hi>`` / ``y<Y>``: the most popular albums released in those years, best first (a
+  range Spotify lets us page through whole holds every album of its years);
+* ``h<Y>``: the least popular albums of a year too big to page through (``tag:hipster``);
+* ``s<n>``: albums one cached Spotify search page ranked with the same match quality, hence in
+  popularity order (built by ``musicboxd.services.tier1`` from the searched tier).
 
-:func:`ordered` says whether the relative order of two albums is *known* - both read from one
-list, or one from the top of a list the other belongs to but is not in - or, across years,
-whether the estimates are far enough apart to trust (:data:`Z`). The index only answers
-``/search`` when every tie it has to break in the top results is known this way.
+Per album we keep its positions in the lists that hold it, and an estimate of its position in
+the whole catalog (``est``, 0 = most popular) with a standard error (``err``): the quantile of
+its position in the list with the most albums, scaled to the catalog (with the finite-population
+correction, so the list of every album is exact).
+
+:func:`ordered` says whether the relative order of two albums is *known*: both in one list, or
+one in the top list of a range of years the other was released in (and so, not being in it, is
+below it), or estimates far enough apart for their errors (:data:`Z`). The index only answers
+``/search`` when every tie it has to break in its top results is known this way.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from musicboxd.models import AlbumSummary
 from musicboxd.ports import SweepPage
 
-# Across years, estimates must differ by Z standard errors (+ SLACK positions) before their
-# order is trusted: a position among a year's n albums estimates a catalog quantile q with a
-# standard error of sqrt(q (1 - q) / n), so a small year's estimate is rough.
+# Across lists, estimates must differ by Z standard errors (+ SLACK positions) before their order
+# is trusted: a position among a year's n albums estimates a catalog quantile q with a standard
+# error of about sqrt(q (1 - q) / n), so a small year's estimate is rough.
 Z = 1.5
 SLACK = 50.0
 
@@ -37,15 +41,20 @@ SLACK = 50.0
 @dataclass(frozen=True)
 class Rank:
     year: int | None
-    all_pos: int | None = None
-    year_pos: int | None = None
-    hip_pos: int | None = None
     est: float | None = None  # estimated position in the whole catalog (0 = most popular)
     err: float = 0.0  # its standard error, in positions
+    lists: tuple[tuple[str, int], ...] = ()  # (list id, position in it)
 
-    @property
-    def swept(self) -> bool:
-        return self.all_pos is not None or self.year_pos is not None or self.hip_pos is not None
+
+@lru_cache(maxsize=65536)
+def span(list_id: str) -> tuple[str, int, int]:
+    """``("y", lo, hi)`` for a top list, ``("h", lo, hi)`` for a least-popular list, ``("s", 0, 0)``
+    for a run of equally matching albums in a cached search page (popularity order, no years)."""
+    kind, years = list_id[:1], list_id[1:]
+    if kind == "s":
+        return kind, 0, 0
+    lo, _, hi = years.partition("-")
+    return kind, int(lo), int(hi or lo)
 
 
 @dataclass
@@ -56,8 +65,7 @@ class Sweep:
     summaries: dict[str, AlbumSummary]
     catalog_size: int  # albums in the market, summed over the years swept
     year_totals: dict[int, int]
-    year_read: dict[int, int]  # positions read per year (< total: the year is incomplete)
-    all_read: int = 0
+    year_read: dict[int, int]  # albums of the year found in some list (< total: the year is incomplete)
 
     def rank_of(self, summary: AlbumSummary) -> Rank:
         """An album's rank, or for one the sweep did not list, what its release year implies."""
@@ -68,9 +76,9 @@ class Sweep:
         total, read = self.year_totals.get(year or -1), self.year_read.get(year or -1, 0)
         if year is None or not total or read >= total or not self.catalog_size:
             return Rank(year)
-        # below the part of its year we read: somewhere in the tail
-        tail = read / total * self.catalog_size
-        return Rank(year, est=(tail + self.catalog_size) / 2)
+        # somewhere in the part of its year no list reached: the tail
+        lo = read / total * self.catalog_size
+        return Rank(year, est=(lo + self.catalog_size) / 2, err=(self.catalog_size - lo) / math.sqrt(12))
 
 
 def year_of(summary: AlbumSummary) -> int | None:
@@ -82,49 +90,91 @@ def from_pages(pages: Iterable[SweepPage]) -> Sweep:
     lists: dict[str, dict[int, AlbumSummary]] = {}
     totals: dict[str, int] = {}
     for page in pages:
+        if page.list_id[:1] not in ("y", "h", "s"):
+            continue
         positions = lists.setdefault(page.list_id, {})
         for i, album in enumerate(page.items):
             positions.setdefault(page.offset + i, album)
         if page.offset == 0 or page.list_id not in totals:
             totals[page.list_id] = page.total
-    year_totals = {int(k[1:]): totals[k] for k in lists if k[:1] == "y" and k[1:].isdigit()}
-    year_read = {int(k[1:]): _contiguous(lists[k]) for k in lists if k[:1] == "y" and k[1:].isdigit()}
-    size = sum(year_totals.values()) or totals.get("all", 0)
-    all_read = _contiguous(lists.get("all", {}))
+    year_totals = {lo: totals[k] for k in lists if span(k)[0] == "y" and (lo := span(k)[1]) == span(k)[2]}
+    size = sum(year_totals.values()) or max(totals.values(), default=0)
     summaries: dict[str, AlbumSummary] = {}
-    fields: dict[str, dict] = {}
-    for p, album in sorted(lists.get("all", {}).items()):
-        if p < all_read and album.id not in fields:
-            fields[album.id] = {"all_pos": p, "est": float(p)}
-            summaries[album.id] = album
+    member: dict[str, list[tuple[str, int]]] = {}
     for list_id, positions in lists.items():
-        kind, year_text = list_id[:1], list_id[1:]
-        if kind not in "yh" or not year_text.isdigit():
-            continue
-        year = int(year_text)
-        n = year_totals.get(year) or totals[list_id]
-        hip_total = totals[list_id]
-        read = _contiguous(positions)
-        for p, album in positions.items():
-            if p >= read:
-                continue  # after a gap (a page missing): its position is not known
-            f = fields.setdefault(album.id, {})
+        for p in range(_contiguous(positions)):  # after a gap (a page missing) positions are unknown
+            album = positions[p]
             summaries.setdefault(album.id, album)
-            if kind == "y" and "year_pos" not in f:
-                f["year_pos"] = p
-                if "all_pos" not in f:
-                    f["est"], f["err"] = _estimate((p + 0.5) / n, n, size, float(all_read))
-            elif kind == "h" and "year_pos" not in f and "hip_pos" not in f and n:
-                f["hip_pos"] = p
-                floor = max(float(all_read), year_read.get(year, 0) / n * size)
-                f["est"], f["err"] = _estimate((n - hip_total + p + 0.5) / n, n, size, floor)
-    ranks = {aid: Rank(year_of(summaries[aid]), **f) for aid, f in fields.items()}
-    return Sweep(ranks, summaries, size, year_totals, year_read, all_read)
+            member.setdefault(album.id, []).append((list_id, p))
+    years = {album_id: year_of(album) for album_id, album in summaries.items()}
+    seen_per_year: dict[int, int] = {}
+    for album_id, memberships in member.items():
+        year = years[album_id]
+        if year is not None and any(span(k)[0] != "s" for k, _ in memberships):
+            seen_per_year[year] = seen_per_year.get(year, 0) + 1
+    sweep = Sweep({}, summaries, size, year_totals, seen_per_year)
+    estimates = {}
+    for album_id, memberships in member.items():
+        estimates[album_id] = _estimate(memberships, totals, year_totals, size)
+        if estimates[album_id][0] is None:  # only in search pages: what its release year implies
+            tail = sweep.rank_of(summaries[album_id])
+            estimates[album_id] = (tail.est, tail.err)
+    _agree_with_lists(lists, years, estimates)
+    for album_id, memberships in member.items():
+        est, err = estimates[album_id]
+        sweep.ranks[album_id] = Rank(years[album_id], est, err, tuple(sorted(memberships)))
+    return sweep
 
 
-def _estimate(q: float, n: int, size: int, floor: float) -> tuple[float, float]:
-    q = min(max(q, 0.0), 1.0)
-    return max(floor, q * size), math.sqrt(q * (1 - q) / n) * size
+def _agree_with_lists(lists, years, estimates, *, passes: int = 4) -> None:
+    """Make the estimates respect every known order: rising along each list, and every album of a
+    list's years that is not in its read part below all of it (estimates come from different
+    lists, so they could otherwise contradict one)."""
+    step = 1e-3
+    tops = [(span(k), [positions[p].id for p in range(_contiguous(positions))]) for k, positions in lists.items()]
+    for _ in range(passes):
+        changed = False
+        for (kind, lo, hi), ids in tops:
+            running = -math.inf
+            for album_id in ids:
+                est, err = estimates[album_id]
+                if est is not None and est <= running:
+                    estimates[album_id] = (running + step, err)
+                    changed = True
+                running = max(running, estimates[album_id][0] if estimates[album_id][0] is not None else running)
+            if kind != "y" or running == -math.inf:
+                continue
+            inside = set(ids)
+            for album_id, (est, err) in estimates.items():
+                year = years[album_id]
+                below = year is not None and lo <= year <= hi and album_id not in inside
+                if below and est is not None and est <= running:
+                    estimates[album_id] = (running + step, err)
+                    changed = True
+        if not changed:
+            return
+
+
+def _estimate(memberships, totals, year_totals, size) -> tuple[float | None, float]:
+    best: tuple[float, float] | None = None
+    for list_id, p in memberships:
+        kind, lo, hi = span(list_id)
+        if kind == "s":
+            continue
+        if kind == "y":
+            n = totals[list_id]
+            q = (p + 0.5) / n
+        else:  # the least popular of year lo: below the rest of that year
+            n = year_totals.get(lo) or totals[list_id]
+            q = (n - totals[list_id] + p + 0.5) / n
+        if not n or not size:
+            continue
+        q = min(max(q, 0.0), 1.0)
+        fpc = (size - n) / (size - 1) if size > 1 and n < size else 0.0
+        candidate = (q * size, math.sqrt(q * (1 - q) / n * fpc) * size)
+        if best is None or candidate[1] < best[1]:
+            best = candidate
+    return (None, 0.0) if best is None else best
 
 
 def _contiguous(positions: dict[int, AlbumSummary]) -> int:
@@ -136,16 +186,20 @@ def _contiguous(positions: dict[int, AlbumSummary]) -> int:
 
 
 def ordered(a: Rank, b: Rank) -> bool:
-    """True when the relative popularity of ``a`` and ``b`` is known (either way)."""
-    if a.all_pos is not None and b.all_pos is not None:
-        return True
-    if a.all_pos is not None or b.all_pos is not None:
-        other = b if a.all_pos is not None else a
-        return other.est is not None  # the global list is the exact top of the years swept
-    if a.year is not None and a.year == b.year:
-        if a.year_pos is not None or b.year_pos is not None:
-            return True  # one list, or one from the top of the year the other is below
-        return a.hip_pos is not None and b.hip_pos is not None
-    if a.est is None or b.est is None or not (a.swept and b.swept):
+    """True when the relative popularity of ``a`` and ``b`` is known (either way) and their estimates,
+    which the index sorts by, put them in that order."""
+    for x, y in ((a, b), (b, a)):
+        for list_id, pos in x.lists:
+            kind, lo, hi = span(list_id)
+            shared = next((p for other, p in y.lists if other == list_id), None)
+            if shared is not None:
+                return (pos < shared) == (_key(x) < _key(y))
+            if kind == "y" and y.year is not None and lo <= y.year <= hi:
+                return _key(x) < _key(y)  # x is in the top of y's years and y is not: y is below
+    if a.est is None or b.est is None or not (a.lists and b.lists):
         return False
     return abs(a.est - b.est) > Z * math.hypot(a.err, b.err) + SLACK
+
+
+def _key(rank: Rank) -> float:
+    return math.inf if rank.est is None else rank.est

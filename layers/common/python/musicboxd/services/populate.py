@@ -9,12 +9,13 @@ A run has two phases, both checkpointed in the table after every page/batch:
 2. fetch details of the candidates not fresh in the cache (extended mode: ``/albums?ids=``,
    20 per call; development mode: one album per call) and write them to the popular tier;
 3. sweep (when a sweep store is wired): Spotify's own popularity order, read from filter-only
-   searches - ``year:<from>-<this year>`` (the most popular albums overall), then
-   ``year:<Y>`` for every year back to ``sweep_from_year``, and ``year:<Y> tag:hipster`` for
-   a year with more albums than a search can page through (offset <= 1000). Pages go to the
-   sweep store as they arrive; the tier-1 index is built from them (ranks, see
-   ``musicboxd.index.ranks``). It costs one call per page (10 albums in development mode,
-   50 in extended mode) and no album-detail calls; a long sweep resumes in the next run.
+   searches - ``year:<from>-<this year>`` (the most popular albums overall), one page of
+   ``year:<Y>`` per year back to ``sweep_from_year`` (its total), then consecutive years grouped
+   into ranges a search can page through whole (offset <= 1000; one list per range makes the
+   order across its years exact), and for a year bigger than that, the rest of ``year:<Y>`` and
+   ``year:<Y> tag:hipster``. Pages go to the sweep store as they arrive; the tier-1 index is built
+   from them (``musicboxd.index.ranks``). One call per page (10 albums in development mode, 50
+   in extended mode), no album-detail calls; a long sweep resumes in the next run.
 
 The run stops cleanly, checkpoint saved, when the call budget is spent, when the Lambda is
 about to time out, or on a 429 (then ``not_before`` keeps later runs away until Spotify's
@@ -506,12 +507,26 @@ class PopulateService:
         if sw is None:
             year = time.gmtime(self._clock()).tm_year
             first = min(self._opts.sweep_from_year, year)
-            lists = [["all", f"year:{first}-{year}"]]
-            lists += [[f"y{y}", f"year:{y}"] for y in range(year, first - 1, -1)]
-            sw = st["sweep"] = {"lists": lists, "list": 0, "offset": 0, "pages": 0, "albums": 0}
+            # [list id, query, first offset, probe?]: the global list, then one page per year (its total)
+            lists = [[f"y{first}-{year}", f"year:{first}-{year}", 0, False]]
+            lists += [[f"y{y}", f"year:{y}", 0, True] for y in range(year, first - 1, -1)]
+            sw = st["sweep"] = {"lists": lists, "list": 0, "offset": 0, "pages": 0, "albums": 0, "totals": {},
+                                "grouped": False}  # fmt: skip
         limit = self._opts.search_page
-        while sw["list"] < len(sw["lists"]):
-            list_id, query = sw["lists"][sw["list"]]
+        while True:
+            if sw["list"] >= len(sw["lists"]):
+                if sw["grouped"]:
+                    return
+                sw["lists"] += _sweep_groups(sw["totals"], MAX_OFFSET + limit, limit)
+                sw["grouped"] = True
+                if sw["list"] < len(sw["lists"]):
+                    sw["offset"] = sw["lists"][sw["list"]][2]
+                continue
+            list_id, query, _, probe = sw["lists"][sw["list"]]
+            total = sw["totals"].get(list_id[1:]) if list_id[0] == "y" else None
+            if total is not None and not probe and sw["offset"] >= total:
+                self._next_list(sw, total)  # the probe already read the whole year
+                continue
             self._check("sweep")
             try:
                 page = self._catalog.search_albums(query, limit=limit, offset=sw["offset"])
@@ -525,20 +540,24 @@ class PopulateService:
                 sw["pages"] += 1
                 sw["albums"] += len(page.items)
             sw["offset"] += len(page.items)
-            if not page.items or sw["offset"] >= page.total or sw["offset"] > MAX_OFFSET:
-                if list_id.startswith("y") and sw["offset"] < page.total:
-                    # more albums that year than a search can page through: also read its least popular
-                    sw["lists"].append([f"h{list_id[1:]}", f"{query} tag:hipster"])
-                sw["list"] += 1
-                sw["offset"] = 0
+            if probe:
+                sw["totals"][list_id[1:]] = page.total
+            if probe or not page.items or sw["offset"] >= page.total or sw["offset"] > MAX_OFFSET:
+                self._next_list(sw, page.total)
             elif sw["pages"] % SWEEP_SAVE_EVERY:
                 continue  # a stop saves the checkpoint anyway; a crash re-reads at most a few pages
             self._save()
-            self._emit(
-                Progress(
-                    "sweep", sw["list"], len(sw["lists"]), self._calls(), self._opts.budget, self._cached_now, list_id
-                )
-            )
+            self._emit(Progress("sweep", sw["list"], len(sw["lists"]), self._calls(), self._opts.budget,
+                                self._cached_now, list_id))  # fmt: skip
+
+    @staticmethod
+    def _next_list(sw: dict[str, Any], total: int) -> None:
+        list_id, query, _, probe = sw["lists"][sw["list"]]
+        if not probe and "-" not in list_id and sw["offset"] < total:
+            # more albums that year than a search can page through: also read its least popular
+            sw["lists"].append([f"h{list_id[1:]}", f"{query} tag:hipster", 0, False])
+        sw["list"] += 1
+        sw["offset"] = sw["lists"][sw["list"]][2] if sw["list"] < len(sw["lists"]) else 0
 
     # -- plumbing
 
@@ -612,6 +631,36 @@ def _new_state(now: float, since: float) -> dict[str, Any]:
         "by_source": {},
         "resumes": 0,
     }
+
+
+def _sweep_groups(totals: dict[str, int], cap: int, first_page: int) -> list[list[Any]]:
+    """Consecutive years, newest first, grouped into year ranges a search can page through whole.
+
+    One list per range makes the order of albums of different years exact; a year bigger than
+    ``cap`` stays alone and is continued after its probe page (its hipster list follows it).
+    """
+    years = sorted((int(y) for y in totals), reverse=True)
+    lists: list[list[Any]] = []
+    group: list[int] = []
+    size = 0
+
+    def close() -> None:
+        if len(group) == 1:  # continued after its probe page, stored under the same list id
+            y = group[0]
+            lists.append([f"y{y}", f"year:{y}", min(first_page, totals[str(y)]), False])
+        elif group:
+            lo, hi = group[-1], group[0]
+            lists.append([f"y{lo}-{hi}", f"year:{lo}-{hi}", 0, False])
+
+    for y in years:
+        n = totals[str(y)]
+        if group and size + n > cap:
+            close()
+            group, size = [], 0
+        group.append(y)
+        size += n
+    close()
+    return lists
 
 
 def _extra_track_pages(total_tracks: int | None) -> int:

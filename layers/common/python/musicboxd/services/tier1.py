@@ -24,8 +24,17 @@ from collections.abc import Callable
 from musicboxd.errors import CacheUnavailable
 from musicboxd.index import ranks
 from musicboxd.index.core import IndexedAlbum, Suggestion, Tier1Index
+from musicboxd.index.text import query_terms, words
 from musicboxd.models import SearchPage
-from musicboxd.ports import DemandCounts, IndexPointer, IndexStore, PopularAlbumSource, SweepStore
+from musicboxd.ports import (
+    DemandCounts,
+    IndexPointer,
+    IndexStore,
+    PopularAlbumSource,
+    SearchedPages,
+    SweepPage,
+    SweepStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,34 +45,66 @@ def rebuild_index(
     *,
     demand: DemandCounts | None = None,
     sweeps: SweepStore | None = None,
+    searched: SearchedPages | None = None,
     clock: Callable[[], float] = time.time,
 ) -> IndexPointer:
-    """Build the index from the popularity sweep and every fresh cached album; make it current."""
+    """Build the index and make it current: the popularity sweep, the fresh popular tier, and the
+    albums of cached search pages, whose order teaches us popularity among equal matches."""
     now = clock()
     counts = demand.demand() if demand is not None else {}
-    sweep = ranks.from_pages(sweeps.pages() if sweeps is not None else ())
-    albums: dict[str, IndexedAlbum] = {}
-    for c in source.popular_albums():
-        if c.album is not None and c.fresh(now):
-            summary = c.album.summary()
-            albums[summary.id] = IndexedAlbum(
-                summary=summary, demand=float(counts.get(summary.id, 0.0)), popularity=c.album.popularity,
-                tier=c.tier, rank=sweep.rank_of(summary), catalog_size=sweep.catalog_size,
-            )  # fmt: skip
-    for album_id, summary in sweep.summaries.items():
-        if album_id not in albums:
-            albums[album_id] = IndexedAlbum(
-                summary=summary, demand=float(counts.get(album_id, 0.0)), tier="sweep",
-                rank=sweep.ranks[album_id], catalog_size=sweep.catalog_size,
-            )  # fmt: skip
-    now_year = dt.datetime.fromtimestamp(now, dt.UTC).year
-    index = Tier1Index.build(albums.values(), version="", built_at=now, now_year=now_year,
-                             catalog_size=sweep.catalog_size)  # fmt: skip
+    sweep_pages = list(sweeps.pages()) if sweeps is not None else []
+    sweep = ranks.from_pages(sweep_pages)
+    popular = [c for c in source.popular_albums() if c.album is not None and c.fresh(now)]
+    pages = list(searched.searched_pages()) if searched is not None else []
+    if pages:  # runs of equal matches in Spotify's pages are popularity orders: lists "s<n>"
+        seen = {a.id: a for _, page in pages for a in page.items}
+        provisional = _build([*sweep.summaries.values(), *seen.values()], [], sweep, counts, now)
+        sweep = ranks.from_pages(sweep_pages + _equal_match_runs(provisional, pages))
+    index = _build(list(sweep.summaries.values()), popular, sweep, counts, now)
     body = index.dumps()
     version = f"{int(now)}-{hashlib.sha256(body).hexdigest()[:8]}"
     index.version = version
     blob = index.dumps()  # the version is part of the artifact, so a loaded index knows itself
     return store.save(blob, version=version, built_at=now, albums=len(index))
+
+
+def _build(summaries, popular, sweep: ranks.Sweep, counts, now: float) -> Tier1Index:
+    albums: dict[str, IndexedAlbum] = {}
+    for c in popular:
+        summary = c.album.summary()
+        albums[summary.id] = IndexedAlbum(
+            summary=summary, demand=float(counts.get(summary.id, 0.0)), popularity=c.album.popularity,
+            tier=c.tier, rank=sweep.rank_of(summary), catalog_size=sweep.catalog_size,
+        )  # fmt: skip
+    for summary in summaries:
+        if summary.id not in albums:
+            albums[summary.id] = IndexedAlbum(
+                summary=summary, demand=float(counts.get(summary.id, 0.0)), tier="sweep",
+                rank=sweep.rank_of(summary), catalog_size=sweep.catalog_size,
+            )  # fmt: skip
+    now_year = dt.datetime.fromtimestamp(now, dt.UTC).year
+    return Tier1Index.build(albums.values(), version="", built_at=now, now_year=now_year,
+                            catalog_size=sweep.catalog_size)  # fmt: skip
+
+
+def _equal_match_runs(index: Tier1Index, pages) -> list[SweepPage]:
+    """For each cached page, its runs of albums with one match class (our ladder = Spotify's)."""
+    position = {album_id: i for i, album_id in enumerate(index.cols["id"])}
+    out: list[SweepPage] = []
+    for n, (query, page) in enumerate(pages):
+        q = words(query)
+        terms = query_terms(q)
+        run: list = []
+        last = None
+        for album in [*page.items, None]:
+            cls = index.match_class(position[album.id], q, terms) if album is not None else None
+            if cls != last or album is None:
+                if len(run) >= 2:
+                    out.append(SweepPage(f"s{n}.{last}", 0, len(run), tuple(run)))
+                run, last = [], cls
+            if album is not None:
+                run.append(album)
+    return out
 
 
 class Tier1Holder:
