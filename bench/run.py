@@ -21,11 +21,27 @@ def log(*args) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
+def run_mode(spec: dict, mode: str, workload=None) -> dict:
+    """One mode's strategies (a separate process when modes run side by side)."""
+    from bench.harness import run_modes
+    from bench.popular import warm_popular_tier
+    from bench.workload import Workload
+    from tools.emulator import load_catalog
+
+    if workload is None:
+        workload = Workload(load_catalog(), seed=spec["seed"], warmup=spec["warmup"], steady=spec["steady"],
+                            s=spec["zipf"])  # fmt: skip
+    extra = {"strategies": spec["strategies"]} if spec["strategies"] else {}
+    quiet = io.StringIO()  # the handlers' EMF metric lines go to stdout, as on Lambda
+    with contextlib.redirect_stdout(quiet):
+        return run_modes(workload, modes=(mode,), latency_ms=spec["latency_ms"], populate=warm_popular_tier,
+                         suggest=spec["suggest"], log=log, **extra)[mode]  # fmt: skip
+
+
 def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, modes: tuple[str, ...],
         static: bool = True, suggest: int = 200, strategies=None) -> dict:  # fmt: skip
     from bench.figures import goals, mode_figures, static_goals
-    from bench.harness import SEARCH_LIMIT, run_modes
-    from bench.popular import warm_popular_tier
+    from bench.harness import SEARCH_LIMIT
     from bench.workload import Workload
     from tools.emulator import load_catalog
 
@@ -33,10 +49,17 @@ def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, mo
     workload = Workload(load_catalog(), seed=seed, warmup=warmup, steady=steady, s=zipf)
     log(f"bench: seed {seed}, Zipf s={zipf}, {warmup} warm-up + {steady} steady requests, modes {', '.join(modes)}, "
         f"emulator latency {latency_ms} ms in the steady phase")  # fmt: skip
-    quiet = io.StringIO()  # the handlers' EMF metric lines go to stdout, as on Lambda
-    with contextlib.redirect_stdout(quiet):
-        results = run_modes(workload, modes=modes, latency_ms=latency_ms, populate=warm_popular_tier,
-                            suggest=suggest, log=log, **({"strategies": strategies} if strategies else {}))  # fmt: skip
+    spec = {"seed": seed, "warmup": warmup, "steady": steady, "zipf": zipf, "latency_ms": latency_ms,
+            "suggest": suggest, "strategies": strategies}  # fmt: skip
+    if len(modes) > 1 and (os.cpu_count() or 1) > 1:
+        # Each mode is its own stack (emulator, moto, API) and environment: one process per mode,
+        # side by side. Every figure is a count or a ratio within one mode's run.
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(len(modes)) as pool:
+            results = dict(zip(modes, pool.starmap(run_mode, [(spec, mode) for mode in modes]), strict=True))
+    else:
+        results = {mode: run_mode(spec, mode, workload) for mode in modes}
     figures = {mode: mode_figures(res) for mode, res in results.items()}
     static_figs: dict = {}
     if static:

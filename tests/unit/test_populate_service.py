@@ -43,14 +43,8 @@ class Rig:
         options = self.options(**kw)
         self.spotify.counter = CallCounter(options.budget)
         service = PopulateService(
-            self.spotify,
-            self.store,
-            self.checkpoints,
-            self.spotify.counter,
-            demand=self.demand,
-            sweeps=self.sweeps,
-            log=lambda message, extra: self.logs.append(message),
-            clock=self.clock,
+            self.spotify, self.store, self.checkpoints, self.spotify.counter, demand=self.demand,
+            sweeps=self.sweeps, log=lambda message, extra: self.logs.append(message), clock=self.clock,
         )
         return service.run(options, remaining=remaining, progress=self.progress.append)
 

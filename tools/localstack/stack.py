@@ -47,7 +47,7 @@ class LocalStack:
     write_stack_file: bool = True
     env: dict[str, str] = field(default_factory=dict)  # what we set, for the record
     populate_on_start: bool = False  # make run: POPULATE_ON_START (default true)
-    populate_budget: int = 200  # POPULATE_ON_START_BUDGET
+    populate_budget: int = 2500  # POPULATE_ON_START_BUDGET (a development-mode sweep is ~1,950 calls)
 
     def start(self) -> LocalStack:
         started = time.perf_counter()

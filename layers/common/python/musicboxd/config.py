@@ -144,7 +144,9 @@ class Settings:
             l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
             l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),
             tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
-            populate_playlists=tuple(p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()),
+            populate_playlists=tuple(
+                p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
+            ),
             populate_sources=tuple(
                 p.strip() for p in e.get("POPULATE_SOURCES", ",".join(d.populate_sources)).split(",") if p.strip()
             ),

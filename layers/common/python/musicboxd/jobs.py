@@ -90,11 +90,7 @@ def populate_options(c: Container, event: Any) -> PopulateOptions:
 
 
 def run_populate(
-    event: Any,
-    context: Any,
-    *,
-    log: Log | None = None,
-    progress: Callable[[Progress], None] | None = None,
+    event: Any, context: Any, *, log: Log | None = None, progress: Callable[[Progress], None] | None = None,
     c: Container | None = None,
 ) -> PopulateReport:
     from musicboxd.adapters.dynamo import DynamoLease
@@ -126,7 +122,7 @@ def run_populate(
         report = service.run(options, remaining=remaining, progress=on_progress)
     finally:
         c.usage.flush()
-    if report.status == "done" or report.calls:  # new albums or sweep pages
+    if report.status == "done" or report.albums_cached:  # a stopped sweep waits for its run to finish
         rebuild_tier1(c, log)
     c.telemetry.count(m.POPULATE_ALBUMS_CACHED, report.albums_cached)
     c.telemetry.count(m.POPULATE_CALLS, report.calls)

@@ -131,6 +131,10 @@ def _agree_with_lists(lists, years, estimates, *, passes: int = 4) -> None:
     list's years that is not in its read part below all of it (estimates come from different
     lists, so they could otherwise contradict one)."""
     step = 1e-3
+    by_year: dict[int, list[str]] = {}
+    for album_id, year in years.items():
+        if year is not None and album_id in estimates:
+            by_year.setdefault(year, []).append(album_id)
     tops = [(span(k), [positions[p].id for p in range(_contiguous(positions))]) for k, positions in lists.items()]
     for _ in range(passes):
         changed = False
@@ -145,12 +149,12 @@ def _agree_with_lists(lists, years, estimates, *, passes: int = 4) -> None:
             if kind != "y" or running == -math.inf:
                 continue
             inside = set(ids)
-            for album_id, (est, err) in estimates.items():
-                year = years[album_id]
-                below = year is not None and lo <= year <= hi and album_id not in inside
-                if below and est is not None and est <= running:
-                    estimates[album_id] = (running + step, err)
-                    changed = True
+            for year in range(lo, hi + 1):
+                for album_id in by_year.get(year, ()):
+                    est, err = estimates[album_id]
+                    if est is not None and est <= running and album_id not in inside:
+                        estimates[album_id] = (running + step, err)
+                        changed = True
         if not changed:
             return
 
