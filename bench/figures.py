@@ -38,6 +38,11 @@ def strategy_figures(records: list[Record]) -> dict:
             "album_hit_rate": _share(sum(r.hit for r in steady if r.kind == "album"),
                                      sum(r.kind == "album" for r in steady)),
             "top5_agreement": _share(sum(r.agrees for r in searches), len(searches)),
+            "top5_agreement_by_source": {
+                src: {"searches": sum(r.source == src for r in searches),
+                      "agree": sum(r.source == src and r.agrees for r in searches)}
+                for src in sorted({r.source for r in searches})
+            },  # fmt: skip
             "searches": len(searches),
             "dynamo_per_hit_mean": fmean(r.dynamo_calls + r.modelled_dynamo for r in hits) if hits else None,
             "dynamo_per_hit_max": max((r.dynamo_calls + r.modelled_dynamo for r in hits), default=None),

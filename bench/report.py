@@ -192,6 +192,15 @@ def notes(doc: dict) -> list[str]:
             f"substring matches, whose top 5 agree with Spotify's only {_pc(seed.get('top5_agreement'))} of the "
             f"time: calls saved by answering something else (ours: {_pc(ours.get('top5_agreement'))})."
         )
+    if any("top-5 agreement with Spotify" in g for g in failed) and ours:
+        by = ours.get("top5_agreement_by_source") or {}
+        out.append(
+            "- **Top-5 agreement.** By source of the steady answers: "
+            + ", ".join(f"{k} {v['agree']}/{v['searches']}" for k, v in by.items())
+            + ". Cached and Spotify answers are Spotify's own pages; the misses are tier-1 answers "
+            "(`popular`), whose own goal is >= 90 % (below): the two goals pull against each other, "
+            "and tier 1 trades a few exact orders for searches that never reach Spotify."
+        )
     if any("tier-1" in g for g in failed):
         t1 = any_mode.get("ours", {}).get("tier1") or {}
         pop = any_mode.get("ours", {}).get("populate") or {}

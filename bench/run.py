@@ -23,6 +23,8 @@ def log(*args) -> None:
 
 def run_mode(spec: dict, mode: str, workload=None) -> dict:
     """One mode's strategies (a separate process when modes run side by side)."""
+    import warnings
+
     from bench.harness import run_modes
     from bench.popular import warm_popular_tier
     from bench.workload import Workload
@@ -31,6 +33,7 @@ def run_mode(spec: dict, mode: str, workload=None) -> dict:
     if workload is None:
         workload = Workload(load_catalog(), seed=spec["seed"], warmup=spec["warmup"], steady=spec["steady"],
                             s=spec["zipf"])  # fmt: skip
+    warnings.filterwarnings("ignore", "No application metrics to publish")  # handlers without metrics
     extra = {"strategies": spec["strategies"]} if spec["strategies"] else {}
     quiet = io.StringIO()  # the handlers' EMF metric lines go to stdout, as on Lambda
     with contextlib.redirect_stdout(quiet):
@@ -100,11 +103,7 @@ def write(doc: dict, out_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
     from bench.figures import goal_line
-
-    warnings.filterwarnings("ignore", "No application metrics to publish")  # handlers without metrics
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=int(os.environ.get("BENCH_SEED", DEFAULTS["seed"])))

@@ -1,19 +1,22 @@
 """Tier-1 index size and load time: ``python -m tools.index_bench [--albums 50000]``.
 
 Generates realistic album summaries with Faker (several locales and scripts, 22-char ids,
-Spotify-shaped image/album URLs), builds the index, and reports the compressed artifact size,
-the number of 350 KB DynamoDB chunks, and the time to rebuild the in-memory index from the
-artifact (what a search Lambda pays once per container, on top of one BatchGetItem).
+Spotify-shaped image/album URLs) with sweep ranks like populate's, builds the index, and
+reports the compressed artifact size, the number of 350 KB DynamoDB chunks, and the time to
+rebuild the in-memory index from the artifact (what a search Lambda pays once per container,
+on top of one BatchGetItem).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import string
 import time
 
 from musicboxd.index.core import IndexedAlbum, Tier1Index
+from musicboxd.index.ranks import Rank
 from musicboxd.models import AlbumSummary, ArtistRef
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "es_ES", "ja_JP", "ru_RU", "ko_KR", "zh_CN", "sv_SE", "pt_BR"]
@@ -53,10 +56,27 @@ def generate(n: int, seed: int = 1) -> list[IndexedAlbum]:
     return out
 
 
+def with_ranks(albums: list[IndexedAlbum], seed: int = 2) -> list[IndexedAlbum]:
+    """What a sweep gives each album: its position in its year's list (and the global list for the
+    top 1,010), an estimate with its error, and for one in three a run in a cached search page."""
+    rng = random.Random(seed)
+    by_year: dict[int, int] = {}
+    out = []
+    for n, a in enumerate(albums):
+        year = int(a.summary.release_date[:4])
+        pos = by_year[year] = by_year.get(year, -1) + 1
+        lists = [(f"y{year}", pos)] + ([("y1960-2026", n)] if n < 1010 else [])
+        if rng.random() < 0.33:
+            lists.append((f"s{rng.randrange(n // 3 + 1)}.{rng.randrange(8)}", rng.randrange(10)))
+        rank = Rank(year, float(n), rng.uniform(10, 500), tuple(sorted(lists)))
+        out.append(dataclasses.replace(a, rank=rank, catalog_size=len(albums)))
+    return out
+
+
 def measure(n: int) -> dict:
-    albums = generate(n)
+    albums = with_ranks(generate(n))
     t = time.perf_counter()
-    index = Tier1Index.build(albums, version="bench", built_at=0, now_year=2026)
+    index = Tier1Index.build(albums, version="bench", built_at=0, now_year=2026, catalog_size=n)
     build_s = time.perf_counter() - t
     blob = index.dumps()
     loads = []

@@ -138,6 +138,9 @@ class LocalStack:
         self._setdefault("MUSICBRAINZ_URL", self.emulator_url)
         self._setdefault("POPULATE_PLAYLISTS", _emulator_playlists(self.emulator_url))
         self._setdefault("COVERART_URL", self.emulator_url)
+        # the emulator's own rate limit is off unless asked for: let the start-up populate (its
+        # ~1,950-call sweep) take ~1.5 min instead of the ~13 min Spotify's real window would need
+        self._setdefault("SPOTIFY_RATE_LIMIT", "1500")
 
     @staticmethod
     def _reset_process_state() -> None:

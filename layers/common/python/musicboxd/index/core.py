@@ -16,6 +16,7 @@ Two questions are answered from it, never from Spotify:
 
 from __future__ import annotations
 
+import gc
 import json
 import zlib
 from bisect import bisect_left
@@ -182,12 +183,20 @@ class Tier1Index:
 
     @classmethod
     def loads(cls, blob: bytes) -> Tier1Index:
-        doc = json.loads(zlib.decompress(blob))
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"unsupported index format {doc.get('format')!r}")
-        idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
-                  catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []))  # fmt: skip
-        idx._prepare()
+        # Hundreds of thousands of small lists and strings, none of them cyclic: the cyclic GC
+        # would only rescan them again and again while they are built (0.40 s -> 0.15 s for 18k albums).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            doc = json.loads(zlib.decompress(blob))
+            if doc.get("format") != FORMAT:
+                raise ValueError(f"unsupported index format {doc.get('format')!r}")
+            idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
+                      catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []))  # fmt: skip
+            idx._prepare()
+        finally:
+            if enabled:
+                gc.enable()
         return idx
 
     def __len__(self) -> int:
