@@ -144,8 +144,10 @@ def markdown(doc: dict) -> str:
             per = pop.get("albums_per_call")
             lines.append(
                 f"- Popular tier ({pop.get('job')}): {pop.get('albums_cached')} albums cached with {pop.get('calls')} "
-                f"Spotify calls ({'-' if per is None else f'{per:.2f}'} albums per call), index of "
-                f"{pop.get('index_albums')} albums, {pop.get('seconds', 0):.1f} s."
+                f"Spotify calls ({'-' if per is None else f'{per:.2f}'} albums per call), {pop.get('sweep_pages')} of "
+                f"them the popularity sweep ({pop.get('sweep_albums')} album positions); index of "
+                f"{pop.get('index_albums')} albums, {(pop.get('index_bytes') or 0) / 1e6:.2f} MB compressed, loaded "
+                f"in {(pop.get('index_load_seconds') or 0) * 1000:.0f} ms; {pop.get('seconds', 0):.1f} s."
             )
         lines.append("")
     st = doc["static"]
@@ -198,7 +200,7 @@ def notes(doc: dict) -> list[str]:
             "- **Top-5 agreement.** By source of the steady answers: "
             + ", ".join(f"{k} {v['agree']}/{v['searches']}" for k, v in by.items())
             + ". Cached and Spotify answers are Spotify's own pages; the misses are tier-1 answers "
-            "(`popular`), whose own goal is >= 90 % (below): the two goals pull against each other, "
+            "(`popular`), whose own goal is >= 90 %: the two goals pull against each other, "
             "and tier 1 trades a few exact orders for searches that never reach Spotify."
         )
     if any("tier-1" in g for g in failed):
