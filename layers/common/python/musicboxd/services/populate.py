@@ -1,6 +1,6 @@
-"""Populate: fill the popular tier from sources that still exist, within a hard call budget.
+"""Populate: fill the popular tier and the tier-1 sweep from sources that still exist, within a hard call budget.
 
-A run has two phases, both checkpointed in the table after every page/batch:
+A run has three phases, all checkpointed in the table as they go (every page/batch; the sweep every few pages):
 
 1. collect candidates, source by source (each album remembers the first source that
    brought it): ``demand`` (albums and queries users asked for most since the last run),

@@ -57,9 +57,7 @@ def rebuild_index(
     popular = [c for c in source.popular_albums() if c.album is not None and c.fresh(now)]
     pages = list(searched.searched_pages()) if searched is not None else []
     if pages:  # runs of equal matches in Spotify's pages are popularity orders: lists "s<n>"
-        seen = {a.id: a for _, page in pages for a in page.items}
-        provisional = _build([*sweep.summaries.values(), *seen.values()], [], sweep, counts, now)
-        sweep = ranks.from_pages(sweep_pages + _equal_match_runs(provisional, pages))
+        sweep = ranks.from_pages(sweep_pages + _equal_match_runs(pages))
     index = _build(list(sweep.summaries.values()), popular, sweep, counts, now)
     body = index.dumps()
     version = f"{int(now)}-{hashlib.sha256(body).hexdigest()[:8]}"
@@ -87,8 +85,10 @@ def _build(summaries, popular, sweep: ranks.Sweep, counts, now: float) -> Tier1I
                             catalog_size=sweep.catalog_size)  # fmt: skip
 
 
-def _equal_match_runs(index: Tier1Index, pages) -> list[SweepPage]:
+def _equal_match_runs(pages) -> list[SweepPage]:
     """For each cached page, its runs of albums with one match class (our ladder = Spotify's)."""
+    seen = {a.id: a for _, page in pages for a in page.items}
+    index = Tier1Index.build([IndexedAlbum(a) for a in seen.values()], version="", built_at=0, now_year=0)
     position = {album_id: i for i, album_id in enumerate(index.cols["id"])}
     out: list[SweepPage] = []
     for n, (query, page) in enumerate(pages):
