@@ -137,6 +137,11 @@ def test_the_sweep_builds_an_index_that_answers_searches_like_spotify(stack):
         if spotify.status_code == 200:
             assert body["albums"][0]["id"] == spotify.json()["albums"]["items"][0]["id"]
     assert answered >= 15
+    calls = stack.calls()
+    for prefix in ("gre", "lo", "bjö", "東"):  # typeahead: answered from the index only
+        status, _, body = stack.api(f"/suggest?q={quote(prefix)}&limit=5")
+        assert status == 200 and body["source"] == "index"
+    assert stack.calls() == calls
 
 
 def test_a_run_cut_by_the_budget_resumes_without_refetching(stack):
