@@ -243,6 +243,14 @@ def test_a_sweep_cut_by_the_budget_resumes_at_the_next_page():
     assert len(rig.spotify.calls) == 26
 
 
+def test_a_year_of_millions_is_read_at_its_top_only():
+    rig, year = sweep_rig()
+    rig.spotify.search[f"year:{year}"] = list(range(1, 100_001))  # far more than 4x what a search pages
+    report = rig.run(sources=(), sweep_from_year=year - 2)
+    assert report.status == "done" and not any(p.list_id == f"h{year}" for p in rig.sweeps.stored)
+    assert report.calls == 1 + 3 + 20 + 1
+
+
 def test_no_sweep_without_a_store_or_when_disabled():
     rig, year = sweep_rig()
     rig.run(sources=(), sweep=False)

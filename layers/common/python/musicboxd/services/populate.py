@@ -13,9 +13,10 @@ A run has three phases, all checkpointed in the table as they go (every page/bat
    ``year:<Y>`` per year back to ``sweep_from_year`` (its total), then consecutive years grouped
    into ranges a search can page through whole (offset <= 1000; one list per range makes the
    order across its years exact), and for a year bigger than that, the rest of ``year:<Y>`` and
-   ``year:<Y> tag:hipster``. Pages go to the sweep store as they arrive; the tier-1 index is built
-   from them (``musicboxd.index.ranks``). One call per page (10 albums in development mode, 50
-   in extended mode), no album-detail calls; a long sweep resumes in the next run.
+   (up to ``HIPSTER_MAX_FACTOR`` times bigger) ``year:<Y> tag:hipster``. Pages go to the sweep
+   store as they arrive; the tier-1 index is built from them (``musicboxd.index.ranks``). One
+   call per page (10 albums in development mode, 50 in extended mode), no album-detail calls; a
+   long sweep resumes in the next run.
 
 The run stops cleanly, checkpoint saved, when the call budget is spent, when the Lambda is
 about to time out, or on a 429 (then ``not_before`` keeps later runs away until Spotify's
@@ -46,6 +47,7 @@ TRACKS_IN_ALBUM = 50  # tracks embedded in an album object; more need /albums/{i
 PAGE_EXTENDED = 50
 MAX_OFFSET = 1000
 SWEEP_SAVE_EVERY = 10  # sweep pages between checkpoint saves (and at the end of every list)
+HIPSTER_MAX_FACTOR = 4  # a big year's least popular are read only if it has <= 4x what a search pages
 
 
 # ----------------------------------------------------------------------------- ports
@@ -541,8 +543,9 @@ class PopulateService:
     @staticmethod
     def _next_list(sw: dict[str, Any], total: int) -> None:
         list_id, query, _, probe = sw["lists"][sw["list"]]
-        if not probe and "-" not in list_id and sw["offset"] < total:
+        if not probe and "-" not in list_id and sw["offset"] < total <= HIPSTER_MAX_FACTOR * sw["offset"]:
             # more albums that year than a search can page through: also read its least popular
+            # (not for a year of millions, as on real Spotify: its bottom 1,000 would be noise)
             sw["lists"].append([f"h{list_id[1:]}", f"{query} tag:hipster", 0, False])
         sw["list"] += 1
         sw["offset"] = sw["lists"][sw["list"]][2] if sw["list"] < len(sw["lists"]) else 0
