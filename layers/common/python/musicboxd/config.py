@@ -31,6 +31,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    return default if not raw else raw not in ("0", "false", "no", "off")
+
+
+def _csv(env: dict[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    return default if raw is None else tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
 def _float(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -138,22 +148,18 @@ class Settings:
             background_rate_fraction=_float(e, "SPOTIFY_BACKGROUND_FRACTION", d.background_rate_fraction),
             local_rate_limit=_int(e, "SPOTIFY_LOCAL_RATE_LIMIT", d.local_rate_limit),
             quota_close_seconds=_int(e, "SPOTIFY_QUOTA_CLOSE_SECONDS", d.quota_close_seconds),
-            musicbrainz_enabled=e.get("MUSICBRAINZ_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off"),
+            musicbrainz_enabled=_bool(e, "MUSICBRAINZ_ENABLED", d.musicbrainz_enabled),
             cache_only_max_items=_int(e, "CACHE_ONLY_MAX_ITEMS", d.cache_only_max_items),
             index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
             l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
             l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),
-            tier1_search=e.get("TIER1_SEARCH", "true").strip().lower() not in ("0", "false", "no", "off"),
-            populate_playlists=tuple(
-                p.strip() for p in e.get("POPULATE_PLAYLISTS", "").split(",") if p.strip()
-            ),
-            populate_sources=tuple(
-                p.strip() for p in e.get("POPULATE_SOURCES", ",".join(d.populate_sources)).split(",") if p.strip()
-            ),
+            tier1_search=_bool(e, "TIER1_SEARCH", d.tier1_search),
+            populate_playlists=_csv(e, "POPULATE_PLAYLISTS", d.populate_playlists),
+            populate_sources=_csv(e, "POPULATE_SOURCES", d.populate_sources),
             populate_period_seconds=_int(e, "POPULATE_PERIOD_SECONDS", d.populate_period_seconds),
             populate_max_per_source=_int(e, "POPULATE_MAX_PER_SOURCE", d.populate_max_per_source),
             populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
-            populate_sweep=e.get("POPULATE_SWEEP", "true").strip().lower() not in ("0", "false", "no", "off"),
+            populate_sweep=_bool(e, "POPULATE_SWEEP", d.populate_sweep),
             populate_sweep_from_year=_int(e, "POPULATE_SWEEP_FROM_YEAR", d.populate_sweep_from_year),
             cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
             usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),

@@ -125,19 +125,14 @@ class DynamoPopularAlbums:
         self._tiers = tiers
 
     def popular_albums(self) -> Iterator[CachedAlbum]:
-        m = self.model
-        now = int(self._clock())
-        condition: Any = m.tier.is_in(*self._tiers)
-        try:
-            for item in m.by_kind.query(KIND_ALBUM, m.expires_at > now, filter_condition=condition):
-                if item.data:
-                    yield CachedAlbum(
-                        album=Album.model_validate(_unpack(item.data)),
-                        expires_at=float(item.expires_at or 0),
-                        tier=item.tier or "",
-                    )
-        except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        condition: Any = self.model.tier.is_in(*self._tiers)
+        for item in _live(self.model, KIND_ALBUM, self._clock, filter_condition=condition):
+            if item.data:
+                yield CachedAlbum(
+                    album=Album.model_validate(_unpack(item.data)),
+                    expires_at=float(item.expires_at or 0),
+                    tier=item.tier or "",
+                )
 
 
 class DynamoSweepStore:
@@ -157,18 +152,14 @@ class DynamoSweepStore:
             raise CacheUnavailable(str(exc)) from exc
 
     def pages(self) -> Iterator[SweepPage]:
-        m = self.model
-        try:
-            for item in m.by_kind.query(KIND_SWEEP, m.expires_at > int(self._clock())):
-                body = _unpack(item.data)
-                yield SweepPage(
-                    list_id=item.pk.removeprefix("SWEEP#"),
-                    offset=int(item.sk.removeprefix("O#")),
-                    total=int(body["total"]),
-                    items=tuple(AlbumSummary.model_validate(a) for a in body["items"]),
-                )
-        except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        for item in _live(self.model, KIND_SWEEP, self._clock):
+            body = _unpack(item.data)
+            yield SweepPage(
+                list_id=item.pk.removeprefix("SWEEP#"),
+                offset=int(item.sk.removeprefix("O#")),
+                total=int(body["total"]),
+                items=tuple(AlbumSummary.model_validate(a) for a in body["items"]),
+            )
 
 
 class DynamoSearchedPages:
@@ -180,15 +171,19 @@ class DynamoSearchedPages:
         self._max = max_pages
 
     def searched_pages(self) -> Iterator[tuple[str, SearchPage]]:
-        m = self.model
         served = 0
-        try:
-            for item in m.by_kind.query(KIND_SEARCH, m.expires_at > int(self._clock()), scan_index_forward=False):
-                if served >= self._max:
-                    return
-                if not item.sk.startswith("0:") or not item.data:
-                    continue
-                served += 1
-                yield item.pk.split("#", 2)[2], SearchPage.model_validate(_unpack(item.data))
-        except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        for item in _live(self.model, KIND_SEARCH, self._clock, scan_index_forward=False):
+            if served >= self._max:
+                return
+            if not item.sk.startswith("0:") or not item.data:
+                continue
+            served += 1
+            yield item.pk.split("#", 2)[2], SearchPage.model_validate(_unpack(item.data))
+
+
+def _live(model: type[Model], kind: str, clock, **query) -> Iterator[Any]:
+    """Items of ``kind`` not yet expired (GSI ``by_kind_expiry``); DynamoDB failures as CacheUnavailable."""
+    try:
+        yield from model.by_kind.query(kind, model.expires_at > int(clock()), **query)
+    except PynamoDBException as exc:
+        raise CacheUnavailable(str(exc)) from exc
