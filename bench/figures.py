@@ -140,13 +140,31 @@ def goals(mode: str, figs: dict, static: dict) -> list[dict]:
     ours = figs["ours"]["steady"]
     out = []
     saved, vs_seed = ours.get("saved_vs_pass_through"), ours.get("calls_vs_seed")
-    out.append(_goal(f"[{mode}] >= 97 % fewer Spotify calls than pass-through (steady)", saved,
-                     saved is not None and saved >= 0.97, f"{saved:.1%}" if saved is not None else "n/a"))
-    out.append(_goal(f"[{mode}] <= 0.5x the seed strategy's Spotify calls (steady)", vs_seed,
-                     vs_seed is not None and vs_seed <= 0.5, f"{vs_seed:.2f}x" if vs_seed is not None else "n/a"))
+    out.append(
+        _goal(
+            f"[{mode}] >= 97 % fewer Spotify calls than pass-through (steady)",
+            saved,
+            saved is not None and saved >= 0.97,
+            f"{saved:.1%}" if saved is not None else "n/a",
+        )
+    )
+    out.append(
+        _goal(
+            f"[{mode}] <= 0.5x the seed strategy's Spotify calls (steady)",
+            vs_seed,
+            vs_seed is not None and vs_seed <= 0.5,
+            f"{vs_seed:.2f}x" if vs_seed is not None else "n/a",
+        )
+    )
     agree = ours.get("top5_agreement")
-    out.append(_goal(f"[{mode}] top-5 agreement with Spotify >= 99 %", agree,
-                     agree is not None and agree >= 0.99, f"{agree:.1%}" if agree is not None else "n/a"))
+    out.append(
+        _goal(
+            f"[{mode}] top-5 agreement with Spotify >= 99 %",
+            agree,
+            agree is not None and agree >= 0.99,
+            f"{agree:.1%}" if agree is not None else "n/a",
+        )
+    )
     dmax, dmean = ours.get("dynamo_per_hit_max"), ours.get("dynamo_per_hit_mean")
     l1 = ours.get("hits_without_dynamo", 0)
     out.append(_goal(f"[{mode}] 1 DynamoDB round trip per hit", dmax, dmax is not None and dmax <= 1,
@@ -154,21 +172,45 @@ def goals(mode: str, figs: dict, static: dict) -> list[dict]:
                      if dmax is not None else "n/a"))  # fmt: skip
     hit95, miss95 = ours["hits"]["p95_ms"], ours["misses"]["p95_ms"]
     ratio = hit95 / miss95 if hit95 and miss95 else None
-    out.append(_goal(f"[{mode}] hit p95 <= 1/10 of miss p95", ratio, ratio is not None and ratio <= 0.1,
-                     f"{hit95:.1f} ms / {miss95:.1f} ms = 1/{1 / ratio:.1f}" if ratio else "n/a"))
+    out.append(
+        _goal(
+            f"[{mode}] hit p95 <= 1/10 of miss p95",
+            ratio,
+            ratio is not None and ratio <= 0.1,
+            f"{hit95:.1f} ms / {miss95:.1f} ms = 1/{1 / ratio:.1f}" if ratio else "n/a",
+        )
+    )
     t1 = figs["ours"].get("tier1") or {}
     share, t1agree = t1.get("share"), t1.get("top5_agreement")
-    out.append(_goal(f"[{mode}] tier-1 share of searches (cold query cache, warm popular tier) >= 65 %", share,
-                     share is not None and share >= 0.65, f"{share:.1%}" if share is not None else "n/a"))
-    out.append(_goal(f"[{mode}] tier-1 top-5 agreement >= 90 %", t1agree, t1agree is not None and t1agree >= 0.90,
-                     f"{t1agree:.1%}" if t1agree is not None else "n/a"))
+    out.append(
+        _goal(
+            f"[{mode}] tier-1 share of searches (cold query cache, warm popular tier) >= 65 %",
+            share,
+            share is not None and share >= 0.65,
+            f"{share:.1%}" if share is not None else "n/a",
+        )
+    )
+    out.append(
+        _goal(
+            f"[{mode}] tier-1 top-5 agreement >= 90 %",
+            t1agree,
+            t1agree is not None and t1agree >= 0.90,
+            f"{t1agree:.1%}" if t1agree is not None else "n/a",
+        )
+    )
     sug = (figs["ours"].get("suggest") or {}).get("p95_ms")
     miss = t1.get("spotify_search_miss", {}).get("p95_ms")
     if not miss or t1.get("spotify_search_miss", {}).get("n", 0) < 20:  # too few of ours: the pass-through's
         miss = figs["pass-through"]["steady"]["all"]["p95_ms"] if "pass-through" in figs else miss
     sr = sug / miss if sug and miss else None
-    out.append(_goal(f"[{mode}] suggest p95 <= 1/20 of a Spotify miss p95", sr, sr is not None and sr <= 0.05,
-                     f"{sug:.1f} ms / {miss:.1f} ms = 1/{1 / sr:.0f}" if sr else "n/a"))
+    out.append(
+        _goal(
+            f"[{mode}] suggest p95 <= 1/20 of a Spotify miss p95",
+            sr,
+            sr is not None and sr <= 0.05,
+            f"{sug:.1f} ms / {miss:.1f} ms = 1/{1 / sr:.0f}" if sr else "n/a",
+        )
+    )
     return out
 
 

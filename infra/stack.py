@@ -101,9 +101,7 @@ class MusicboxdStack(Stack):
     def grant_table(self, grantee: iam.IGrantable) -> None:
         """Item-level access to the cache table and its index, nothing else (no table admin)."""
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="CacheTable", actions=TABLE_ACTIONS, resources=[self.table.table.table_arn]
-            )
+            iam.PolicyStatement(sid="CacheTable", actions=TABLE_ACTIONS, resources=[self.table.table.table_arn])
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(sid="CacheTableIndex", actions=INDEX_ACTIONS, resources=self.table.index_arns)

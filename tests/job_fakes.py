@@ -24,8 +24,15 @@ def raw_album(n: int, total_tracks: int = 10) -> dict:
 class FakeSpotify:
     """Spotify as the populate service sees it: every call goes through ``_call`` (observed, capped)."""
 
-    def __init__(self, *, extended: bool, new_releases: int = 60, playlists: dict[str, list[int]] | None = None,
-                 big: dict[int, int] | None = None, search: dict[str, list[int]] | None = None):
+    def __init__(
+        self,
+        *,
+        extended: bool,
+        new_releases: int = 60,
+        playlists: dict[str, list[int]] | None = None,
+        big: dict[int, int] | None = None,
+        search: dict[str, list[int]] | None = None,
+    ):
         self.extended = extended
         self.counter = CallCounter()
         self.calls: list[tuple] = []
@@ -57,8 +64,13 @@ class FakeSpotify:
         self._call("search", query, limit, offset)
         ids = self.new if query == "tag:new" else self.search.get(query, [])
         page = ids[offset : offset + limit]
-        return {"albums": {"items": [raw_album(i, self.big.get(i, 10)) for i in page],
-                           "next": "x" if offset + limit < len(ids) else None, "total": len(ids)}}
+        return {
+            "albums": {
+                "items": [raw_album(i, self.big.get(i, 10)) for i in page],
+                "next": "x" if offset + limit < len(ids) else None,
+                "total": len(ids),
+            }
+        }
 
     def search_albums(self, query, *, limit, offset):
         from musicboxd.models import AlbumSummary, SearchPage
@@ -80,8 +92,10 @@ class FakeSpotify:
             self._call("playlist_items", pid)
             if pid not in self.playlists:
                 raise NotFound(pid)
-            return {"items": [{"item": {"type": "track", "album": raw_album(i)}} for i in self.playlists[pid]],
-                    "next": None}
+            return {
+                "items": [{"item": {"type": "track", "album": raw_album(i)}} for i in self.playlists[pid]],
+                "next": None,
+            }
         if path.startswith("page:"):
             raise AssertionError("unexpected page")
         raise NotFound(path)
@@ -93,8 +107,9 @@ class FakeSpotify:
             self._call("albums", tuple(ids))
             for n in nums:
                 self._tracks_pages(n)
-            return [make_album(album_id(n), n_tracks=2, name=f"Album {n}") for n in nums
-                    if album_id(n) not in self.missing]
+            return [
+                make_album(album_id(n), n_tracks=2, name=f"Album {n}") for n in nums if album_id(n) not in self.missing
+            ]
         out = []
         for n in nums:
             self._call("album", n)
@@ -123,8 +138,12 @@ class MemoryStore:
         return {i: self.items[i]["expires_at"] for i in ids if i in self.items}
 
     def put_popular(self, album, *, tier, ttl_seconds, source):
-        self.items[album.id] = {"tier": tier, "expires_at": self.clock() + ttl_seconds, "source": source,
-                                "album": album}
+        self.items[album.id] = {
+            "tier": tier,
+            "expires_at": self.clock() + ttl_seconds,
+            "source": source,
+            "album": album,
+        }
 
     def put_missing(self, album_id, *, ttl_seconds):
         self.items.setdefault(album_id, {"tier": "", "expires_at": self.clock() + ttl_seconds, "source": None})

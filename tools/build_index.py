@@ -23,8 +23,10 @@ def main() -> int:
 
     started = time.perf_counter()
     pointer = container().rebuild_index()
-    print(f"tier-1 index {pointer.version}: {pointer.albums} albums, {pointer.size / 1024:.1f} KiB "
-          f"in {pointer.chunks} chunk(s), built in {time.perf_counter() - started:.2f}s")
+    print(
+        f"tier-1 index {pointer.version}: {pointer.albums} albums, {pointer.size / 1024:.1f} KiB "
+        f"in {pointer.chunks} chunk(s), built in {time.perf_counter() - started:.2f}s"
+    )
     return 0
 
 

@@ -98,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--albums", type=int, default=50_000)
     r = measure(ap.parse_args(argv).albums)
-    print(f"albums {r['albums']}: artifact {r['artifact_bytes'] / 1e6:.2f} MB in {r['chunks_350kb']} chunk(s), "
-          f"build {r['build_s']:.2f}s, load {r['load_s_min'] * 1000:.0f}-{r['load_s_max'] * 1000:.0f} ms, "
-          f"suggest {r['suggest_ms_avg']:.2f} ms avg")
+    print(
+        f"albums {r['albums']}: artifact {r['artifact_bytes'] / 1e6:.2f} MB in {r['chunks_350kb']} chunk(s), "
+        f"build {r['build_s']:.2f}s, load {r['load_s_min'] * 1000:.0f}-{r['load_s_max'] * 1000:.0f} ms, "
+        f"suggest {r['suggest_ms_avg']:.2f} ms avg"
+    )
     return 0
 
 

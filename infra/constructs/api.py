@@ -145,9 +145,7 @@ class RestApi(Construct):
             method = resource.add_method(
                 route.method,
                 integrations[route.function],
-                authorization_type=(
-                    apigw.AuthorizationType.IAM if route.iam_auth else apigw.AuthorizationType.NONE
-                ),
+                authorization_type=(apigw.AuthorizationType.IAM if route.iam_auth else apigw.AuthorizationType.NONE),
                 request_parameters=params or None,
                 request_validator=self.validator if params else None,
             )

@@ -208,9 +208,7 @@ class Functions(Construct):
                 log_group=log_group,
                 logging_format=lambda_.LoggingFormat.JSON,
                 tracing=lambda_.Tracing.ACTIVE,
-                reserved_concurrent_executions=(
-                    spec.reserved_concurrency if stage.reserved_concurrency else None
-                ),
+                reserved_concurrent_executions=(spec.reserved_concurrency if stage.reserved_concurrency else None),
                 environment={
                     **environment,
                     "POWERTOOLS_SERVICE_NAME": name,

@@ -43,9 +43,7 @@ def service_metric(name: str, service: str, statistic: str = "Sum", period: Dura
     )
 
 
-def summed(
-    name: str, services: tuple[str, ...], label: str, period: Duration = FIVE_MIN
-) -> cw.MathExpression:
+def summed(name: str, services: tuple[str, ...], label: str, period: Duration = FIVE_MIN) -> cw.MathExpression:
     """One metric summed over several ``service`` dimensions (missing points count as 0)."""
     using = {f"{name.lower()}{i}": service_metric(name, s, period=period) for i, s in enumerate(services)}
     return cw.MathExpression(
@@ -110,9 +108,7 @@ class Monitoring(Construct):
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
-        self.alarms["spotify_429"] = summed(
-            telemetry.SPOTIFY_THROTTLED, all_services, "Spotify 429s"
-        ).create_alarm(
+        self.alarms["spotify_429"] = summed(telemetry.SPOTIFY_THROTTLED, all_services, "Spotify 429s").create_alarm(
             self,
             "Spotify429Storm",
             alarm_name=f"{stage.prefix}-spotify-429-storm",
@@ -223,10 +219,7 @@ class Monitoring(Construct):
             cw.GraphWidget(
                 title="Lambda errors and throttles",
                 left=[fn.metric_errors(period=FIVE_MIN, label=f"{n} errors") for n, fn in functions.items()],
-                right=[
-                    fn.metric_throttles(period=FIVE_MIN, label=f"{n} throttles")
-                    for n, fn in functions.items()
-                ],
+                right=[fn.metric_throttles(period=FIVE_MIN, label=f"{n} throttles") for n, fn in functions.items()],
                 width=8,
             ),
             cw.GraphWidget(

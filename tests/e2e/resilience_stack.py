@@ -111,8 +111,16 @@ def resilience_stack(**env: str):
     """Start moto + emulator + API with ``env`` on top of a fresh table; restore everything after."""
     saved = dict(os.environ)
     suffix = uuid.uuid4().hex[:8]
-    for key in ("SPOTIFY_API_URL", "SPOTIFY_ACCOUNTS_URL", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET",
-                "MUSICBRAINZ_URL", "COVERART_URL", "DYNAMODB_ENDPOINT_URL", "SSM_ENDPOINT_URL"):
+    for key in (
+        "SPOTIFY_API_URL",
+        "SPOTIFY_ACCOUNTS_URL",
+        "SPOTIFY_CLIENT_ID",
+        "SPOTIFY_CLIENT_SECRET",
+        "MUSICBRAINZ_URL",
+        "COVERART_URL",
+        "DYNAMODB_ENDPOINT_URL",
+        "SSM_ENDPOINT_URL",
+    ):
         os.environ.pop(key, None)  # always the emulator and this module's moto
     os.environ.update({"TABLE_NAME": f"musicboxd-e2e-{suffix}", "TOKEN_PARAMETER": f"/musicboxd/e2e/{suffix}/token"})
     os.environ.update(env)

@@ -102,8 +102,16 @@ def test_unicode_queries_find_their_albums(api, emulator, stack, field):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 201}, {"q": "x", "limit": 0}, {"q": "x", "limit": 51},
-     {"q": "x", "offset": 1001}, {"q": "x", "limit": "ten"}],
+    [
+        {},
+        {"q": ""},
+        {"q": "   "},
+        {"q": "x" * 201},
+        {"q": "x", "limit": 0},
+        {"q": "x", "limit": 51},
+        {"q": "x", "offset": 1001},
+        {"q": "x", "limit": "ten"},
+    ],
 )
 def test_bad_search_input_is_400_and_makes_no_call(api, emulator, params):
     response = api.get("/search", params=params)

@@ -62,8 +62,10 @@ def expire(stack, pk_prefix):
     for (pk, sk), _ in stack.items().items():
         if pk.startswith(pk_prefix):
             client.update_item(
-                TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                UpdateExpression="SET expires_at = :t", ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 60)}},
+                TableName=os.environ["TABLE_NAME"],
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                UpdateExpression="SET expires_at = :t",
+                ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 60)}},
             )
     from musicboxd.wiring import container
 
@@ -111,9 +113,15 @@ def test_429_retry_after_3600_one_spotify_call_then_cached_answers_only(st):
     after = st.items()
     assert {k: after[k] for k in before} == before
     assert len(after) == len(before)  # fallback answers are never cached
-    record_figures("circuit_429", {"distinct_uncached_searches": 25, "spotify_calls_during_429_window": during,
-                                   "statuses": {s: statuses.count(s) for s in set(statuses)},
-                                   "sources": {s: sources.count(s) for s in set(sources)}})
+    record_figures(
+        "circuit_429",
+        {
+            "distinct_uncached_searches": 25,
+            "spotify_calls_during_429_window": during,
+            "statuses": {s: statuses.count(s) for s in set(statuses)},
+            "sources": {s: sources.count(s) for s in set(sources)},
+        },
+    )
 
 
 def test_circuit_expiry_lets_exactly_one_probe_through_then_reopens(st):

@@ -51,8 +51,12 @@ def api_schema(fuzz_stack):
 
 @pytest.mark.parametrize(
     ("method", "path", "mode"),
-    [(m, p, g) for m, p in OPERATIONS for g in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-     if p not in NO_INPUT or g == GenerationMode.POSITIVE],
+    [
+        (m, p, g)
+        for m, p in OPERATIONS
+        for g in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        if p not in NO_INPUT or g == GenerationMode.POSITIVE
+    ],
     ids=str,
 )
 def test_api_conforms_to_its_openapi_document(api_schema, fuzz_stack, method, path, mode):

@@ -60,9 +60,7 @@ def test_query_string_validation(dev):
     assert search["RequestValidatorId"] == {"Ref": validator_id}
     album = methods(dev)[("GET", "/albums/{id}")]
     assert album["RequestParameters"] == {"method.request.path.id": True}
-    dev.template.has_resource_properties(
-        "AWS::ApiGateway::RequestValidator", {"ValidateRequestParameters": True}
-    )
+    dev.template.has_resource_properties("AWS::ApiGateway::RequestValidator", {"ValidateRequestParameters": True})
 
 
 def test_stage_throttling_logs_tracing(dev):

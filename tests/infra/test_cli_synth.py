@@ -21,9 +21,7 @@ def test_pinned_cli_synthesizes_without_credentials(tmp_path):
     cdk = ROOT / "node_modules" / ".bin" / "cdk"
     if not cdk.exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CDK_DEFAULT")
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CDK_DEFAULT")}
     env |= {
         "AWS_EC2_METADATA_DISABLED": "true",
         "CDK_DISABLE_CLI_TELEMETRY": "true",

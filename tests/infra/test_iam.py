@@ -48,9 +48,7 @@ def test_dynamodb_scoped_to_table_and_index(dev):
             assert table_id in text and "*" not in text, resource
             if "index" in text:
                 assert f"/index/{config.KIND_INDEX}" in text
-        assert not {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:CreateTable"} & set(
-            as_list(st["Action"])
-        )
+        assert not {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:CreateTable"} & set(as_list(st["Action"]))
     assert seen == 8  # table + index statement for each of the four roles
 
 

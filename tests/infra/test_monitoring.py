@@ -6,10 +6,7 @@ from .conftest import ALERT_EMAIL
 
 
 def alarms(synth):
-    return {
-        a["Properties"]["AlarmName"]: a["Properties"]
-        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
-    }
+    return {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()}
 
 
 def test_alarms(dev):
@@ -28,9 +25,7 @@ def test_alarms(dev):
 
 def test_alarm_email_topic_when_configured(dev, prod):
     (topic_id,) = dev.of_type("AWS::SNS::Topic")
-    dev.template.has_resource_properties(
-        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALERT_EMAIL}
-    )
+    dev.template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALERT_EMAIL})
     for alarm in alarms(dev).values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
     dev.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})

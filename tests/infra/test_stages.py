@@ -42,7 +42,9 @@ def test_function_env_from_context():
     assert cfg(function_env={}).function_env == {}
 
 
-@pytest.mark.parametrize("name", ["SPOTIFY_CLIENT_SECRET", "TABLE_NAME", "AWS_REGION", "lower", "DYNAMODB_ENDPOINT_URL"])
+@pytest.mark.parametrize(
+    "name", ["SPOTIFY_CLIENT_SECRET", "TABLE_NAME", "AWS_REGION", "lower", "DYNAMODB_ENDPOINT_URL"]
+)
 def test_function_env_rejects_owned_or_secret_names(name):
     with pytest.raises(ValueError):
         cfg(function_env=json.dumps({name: "x"}))

@@ -70,7 +70,9 @@ def test_items_carry_ttl_and_kind_for_the_index(cache):
     assert desc["AttributeName"] == TTL_ATTRIBUTE and desc["TimeToLiveStatus"] == "ENABLED"
     table = client.describe_table(TableName=settings.table_name)["Table"]
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [KIND_INDEX]
-    item = client.get_item(TableName=settings.table_name, Key={"pk": {"S": f"ALBUM#{make_album().id}"}, "sk": {"S": "A"}})
+    item = client.get_item(
+        TableName=settings.table_name, Key={"pk": {"S": f"ALBUM#{make_album().id}"}, "sk": {"S": "A"}}
+    )
     assert item["Item"]["kind"] == {"S": "ALBUM"} and "N" in item["Item"][TTL_ATTRIBUTE]
 
 
@@ -90,7 +92,9 @@ def test_concurrent_leases_have_one_winner(cache):
     c, clock, _ = cache
     wins = []
     leases = [DynamoLease(c.model, clock=clock) for _ in range(6)]
-    threads = [threading.Thread(target=lambda lease=lease: wins.append(lease.acquire("x", ttl_seconds=5))) for lease in leases]
+    threads = [
+        threading.Thread(target=lambda lease=lease: wins.append(lease.acquire("x", ttl_seconds=5))) for lease in leases
+    ]
     for t in threads:
         t.start()
     for t in threads:

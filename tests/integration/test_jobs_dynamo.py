@@ -30,8 +30,9 @@ def test_hourly_counters_are_atomic_adds(model):
     usage.add_hourly("2026-01-01T10", {"call:search:200": 2, "lat_ms:search": 12.5, "cache:CacheMiss": 1})
     usage.add_hourly("2026-01-01T10", {"call:search:200": 1, "call:album:429": 1, "lat_ms:search": 0.25})
     rows = usage.read_hourly(["2026-01-01T09", "2026-01-01T10"])
-    assert rows == {"2026-01-01T10": {"call:search:200": 3, "call:album:429": 1, "lat_ms:search": 12.75,
-                                      "cache:CacheMiss": 1}}
+    assert rows == {
+        "2026-01-01T10": {"call:search:200": 3, "call:album:429": 1, "lat_ms:search": 12.75, "cache:CacheMiss": 1}
+    }
     item = model.get("STATS#2026-01-01T10", "H")
     assert item.expires_at > time.time() + 34 * DAY and item.kind is None  # TTL'd, out of the GSI
 
@@ -75,7 +76,9 @@ def test_cleanup_over_the_gsi_removes_only_expired_items(model):
         fresh.put_album(make_album(f"F{i:021d}"), tier="popular", ttl_seconds=DAY)
     fresh.put_search("SEARCH#US#new|0:20", make_search_page(), ttl_seconds=DAY)
     DynamoUsage(model, ttl_seconds=DAY).add_hourly(hour_key(now), {"cache:CacheMiss": 1})
-    service = CleanupService(DynamoMaintenance(model), DynamoCheckpoints(model), usage=DynamoUsage(model, ttl_seconds=DAY))
+    service = CleanupService(
+        DynamoMaintenance(model), DynamoCheckpoints(model), usage=DynamoUsage(model, ttl_seconds=DAY)
+    )
     report = service.run(CleanupOptions(page_size=10, refresh=False))
     assert report.status == "done" and report.deleted == 27
     left = {(i.pk, i.kind) for i in model.scan() if i.kind}
@@ -127,17 +130,28 @@ class SpotifyMock:
 
 
 def raw(album):
-    return {"id": album.id, "name": album.name, "artists": [{"id": "x", "name": "Björk"}],
-            "total_tracks": album.total_tracks, "release_date": album.release_date, "album_type": "album"}
+    return {
+        "id": album.id,
+        "name": album.name,
+        "artists": [{"id": "x", "name": "Björk"}],
+        "total_tracks": album.total_tracks,
+        "release_date": album.release_date,
+        "album_type": "album",
+    }
 
 
 @pytest.fixture
 def local_api(table_settings):
     from dataclasses import replace
 
-    settings = replace(table_settings, spotify_api_url="http://spotify.test/v1",
-                       spotify_accounts_url="http://spotify.test/api/token", spotify_client_id="id",
-                       spotify_client_secret="secret", usage_flush_seconds=0)
+    settings = replace(
+        table_settings,
+        spotify_api_url="http://spotify.test/v1",
+        spotify_accounts_url="http://spotify.test/api/token",
+        spotify_client_id="id",
+        spotify_client_secret="secret",
+        usage_flush_seconds=0,
+    )
     mock = SpotifyMock()
     c = wiring.Container(settings)
     c.http = httpx.Client(transport=httpx.MockTransport(mock))

@@ -173,8 +173,9 @@ def test_a_run_cut_by_the_lambda_deadline_resumes(stack):
         def get_remaining_time_in_millis(self):
             return 60_000 if state["n"] < 3 else 1_000
 
-    report = run_populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 60},
-                          Ctx("musicboxd-populate"), progress=progress)
+    report = run_populate(
+        {"budget": 500, "sources": ["new_releases"], "max_per_source": 60}, Ctx("musicboxd-populate"), progress=progress
+    )
     assert report.status == "stopped" and report.reason == "deadline"
     again = populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 60})
     assert again.status == "done" and again.resumed
@@ -184,8 +185,9 @@ def test_a_run_cut_by_the_lambda_deadline_resumes(stack):
 def test_a_429_mid_run_stops_cleanly_with_the_checkpoint_saved(stack):
     def progress(p):
         if p.phase == "fetch" and p.done >= 20:
-            stack.control.post("/_emulator/faults", json={"rules": [
-                {"path": "^/v1/albums", "status": 429, "retry_after": 3600}]})
+            stack.control.post(
+                "/_emulator/faults", json={"rules": [{"path": "^/v1/albums", "status": 429, "retry_after": 3600}]}
+            )
 
     report = populate({"budget": 500, "sources": ["new_releases"], "max_per_source": 80}, progress=progress)
     assert report.status == "stopped" and report.reason == "rate_limited"
@@ -218,7 +220,8 @@ def test_cleanup_removes_only_expired_items_and_refreshes_hot_ones(stack):
     # one hot album expiring within the day (asked for through the API)
     hot = sorted(fresh_before)[0]
     DynamoCache(model, clock=lambda: now - 10 * DAY + 3600).put_album(
-        DynamoCache(model).get_album(hot).album, tier="popular", ttl_seconds=10 * DAY)
+        DynamoCache(model).get_album(hot).album, tier="popular", ttl_seconds=10 * DAY
+    )
     assert stack.api(f"/albums/{hot}")[0] == 200
     report = run_cleanup({"budget": 5}, LambdaContext("musicboxd-cleanup", timeout_seconds=60))
     assert report.status == "done" and report.deleted == 12
@@ -232,8 +235,9 @@ def test_stats_match_the_calls_the_emulator_counted(stack):
     populate({"budget": 40, "sources": ["new_releases"], "max_per_source": 30})
     for q in ("love", "night", "love"):
         stack.api(f"/search?q={q}")
-    stack.control.post("/_emulator/faults", json={"rules": [{"path": "^/v1/search", "status": 429,
-                                                              "retry_after": 5, "times": 1}]})
+    stack.control.post(
+        "/_emulator/faults", json={"rules": [{"path": "^/v1/search", "status": 429, "retry_after": 5, "times": 1}]}
+    )
     stack.api("/search?q=rain")
     status, _, body = stack.api("/stats?hours=2")
     assert status == 200

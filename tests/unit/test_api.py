@@ -54,8 +54,17 @@ def test_search_miss_then_hit(api):
     assert body["source"] == "spotify" and body["query"] == "homogenic"
     assert (body["limit"], body["offset"], body["total"]) == (20, 0, 1)
     album = body["albums"][0]
-    assert set(album) >= {"id", "name", "artists", "artist_name", "release_date", "total_tracks",
-                          "album_type", "image_url", "spotify_url"}
+    assert set(album) >= {
+        "id",
+        "name",
+        "artists",
+        "artist_name",
+        "release_date",
+        "total_tracks",
+        "album_type",
+        "image_url",
+        "spotify_url",
+    }
     status, headers, body = call("/search?q=HOMOGENIC")
     assert headers["X-Cache"] == "HIT" and body["source"] == "cache"
     assert len(fake.catalog.calls) == 1
@@ -63,9 +72,18 @@ def test_search_miss_then_hit(api):
 
 @pytest.mark.parametrize(
     "query",
-    ["/search", "/search?q=", "/search?q=%20%20%20", "/search?q=" + "a" * 201, "/search?q=x&limit=0",
-     "/search?q=x&limit=51", "/search?q=x&limit=abc", "/search?q=x&offset=-1", "/search?q=x&offset=1001",
-     "/search?q=%E2%80%8B"],
+    [
+        "/search",
+        "/search?q=",
+        "/search?q=%20%20%20",
+        "/search?q=" + "a" * 201,
+        "/search?q=x&limit=0",
+        "/search?q=x&limit=51",
+        "/search?q=x&limit=abc",
+        "/search?q=x&offset=-1",
+        "/search?q=x&offset=1001",
+        "/search?q=%E2%80%8B",
+    ],
 )
 def test_bad_search_input_is_a_400_envelope_and_touches_nothing(api, query):
     call, fake = api

@@ -28,8 +28,15 @@ class FakeContainer:
                       sweeps=MemorySweepStore(sweep_pages(swept)), clock=self.clock)  # fmt: skip
         self.tier1 = Tier1Holder(self.store, recheck_seconds=300, clock=self.clock)
         self.telemetry = CountingTelemetry()
-        self.search_service = SearchService(self.cache, self.catalog, market="US", ttl_seconds=100,
-                                            clock=self.clock, tier1=self.tier1, telemetry=self.telemetry)
+        self.search_service = SearchService(
+            self.cache,
+            self.catalog,
+            market="US",
+            ttl_seconds=100,
+            clock=self.clock,
+            tier1=self.tier1,
+            telemetry=self.telemetry,
+        )
 
 
 @pytest.fixture
@@ -51,15 +58,30 @@ def test_suggest_answers_from_the_index_only(api):
     status, headers, body = call("/suggest?q=%20Homo")
     assert status == 200 and headers["X-Cache"] == "HIT"
     assert body["query"] == "Homo" and body["limit"] == 5 and body["source"] == "index"
-    assert body["suggestions"][0] == {"type": "album", "id": make_album().id, "name": "Homogenic",
-                                      "artist_name": "Björk", "image_url": None}
+    assert body["suggestions"][0] == {
+        "type": "album",
+        "id": make_album().id,
+        "name": "Homogenic",
+        "artist_name": "Björk",
+        "image_url": None,
+    }
     status, _, body = call("/suggest?q=bj%C3%B6&limit=2")
     assert [s["type"] for s in body["suggestions"]] == ["artist", "album"]
     assert fake.catalog.calls == []
 
 
-@pytest.mark.parametrize("query", ["/suggest", "/suggest?q=", "/suggest?q=%20", "/suggest?q=" + "a" * 201,
-                                   "/suggest?q=x&limit=0", "/suggest?q=x&limit=11", "/suggest?q=%E2%80%8B"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/suggest",
+        "/suggest?q=",
+        "/suggest?q=%20",
+        "/suggest?q=" + "a" * 201,
+        "/suggest?q=x&limit=0",
+        "/suggest?q=x&limit=11",
+        "/suggest?q=%E2%80%8B",
+    ],
+)
 def test_bad_suggest_input_is_a_400_envelope(api, query):
     call, fake = api
     status, _, body = call(query)

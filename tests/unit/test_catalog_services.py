@@ -21,9 +21,7 @@ def world():
     catalog = FakeCatalog([make_album(), make_album("0" * 22, name="Vespertine")])
     tele = CountingTelemetry()
     search = SearchService(cache, catalog, market="US", ttl_seconds=30 * DAY, telemetry=tele, clock=clock)
-    albums = AlbumService(
-        cache, catalog, ttl_seconds=30 * DAY, negative_ttl_seconds=3600, telemetry=tele, clock=clock
-    )
+    albums = AlbumService(cache, catalog, ttl_seconds=30 * DAY, negative_ttl_seconds=3600, telemetry=tele, clock=clock)
     return clock, cache, catalog, tele, search, albums
 
 

@@ -29,7 +29,9 @@ class MemoryMaintenance:
         self.items[(pk, "A")] = {"kind": kind, "expires_at": expires_at, "tier": tier}
 
     def expired_page(self, kind, now, *, limit, start=None):
-        rows = sorted((v["expires_at"], k) for k, v in self.items.items() if v["kind"] == kind and v["expires_at"] < now)
+        rows = sorted(
+            (v["expires_at"], k) for k, v in self.items.items() if v["kind"] == kind and v["expires_at"] < now
+        )
         if start:
             rows = [r for r in rows if (r[0], r[1]) > (start["e"], tuple(start["k"]))]
         page = rows[:limit]
@@ -47,8 +49,11 @@ class MemoryMaintenance:
         return True
 
     def expiring_albums(self, now, until, *, limit=1000):
-        return [(k[0].removeprefix("ALBUM#"), v["tier"], v["expires_at"]) for k, v in self.items.items()
-                if v["kind"] == "ALBUM" and now <= v["expires_at"] <= until][:limit]
+        return [
+            (k[0].removeprefix("ALBUM#"), v["tier"], v["expires_at"])
+            for k, v in self.items.items()
+            if v["kind"] == "ALBUM" and now <= v["expires_at"] <= until
+        ][:limit]
 
     def count_items(self, kind, now, *, max_pages=50):
         counts = {"expired": 0, "partial": 0}
@@ -94,8 +99,15 @@ def make_cleanup(clock, maint, *, spotify=None, demand=None, usage=None, telemet
     spotify = spotify or FakeSpotify(extended=False)
     store = MemoryStore(clock)
     return CleanupService(
-        maint, checkpoints or MemoryCheckpoints(), catalog=spotify, store=store, meter=spotify.counter,
-        demand=demand or MemoryDemand(), usage=usage, telemetry=telemetry, clock=clock,
+        maint,
+        checkpoints or MemoryCheckpoints(),
+        catalog=spotify,
+        store=store,
+        meter=spotify.counter,
+        demand=demand or MemoryDemand(),
+        usage=usage,
+        telemetry=telemetry,
+        clock=clock,
     ), store
 
 
@@ -161,8 +173,12 @@ def test_cleanup_publishes_cache_statistics_and_last_day_hit_rate():
     maint.add("ALBUM#a", "ALBUM", clock() + 10, "popular")
     maint.add("ALBUM#b", "ALBUM", clock() - 10, "searched")
     usage = MemoryUsage()
-    usage.rows[hour_key(clock())] = {"cache:CacheHitPopular": 3, "cache:CacheHitSearched": 1, "cache:CacheMiss": 4,
-                                     "call:search:200": 4}
+    usage.rows[hour_key(clock())] = {
+        "cache:CacheHitPopular": 3,
+        "cache:CacheHitSearched": 1,
+        "cache:CacheMiss": 4,
+        "call:search:200": 4,
+    }
     telemetry = CountingTelemetry()
     service, _ = make_cleanup(clock, maint, usage=usage, telemetry=telemetry)
     report = service.run(CleanupOptions(refresh=False, kinds=()))
@@ -209,15 +225,29 @@ def test_a_failing_counter_store_never_raises():
 
 def test_summarize_totals_latency_and_hit_rate():
     rows = {
-        "2026-01-01T10": {"call:search:200": 3, "call:album:200": 1, "lat_ms:search": 300, "lat_ms:album": 100,
-                          "cache:CacheHitPopular": 2, "cache:CacheMiss": 2},
-        "2026-01-01T11": {"call:search:429": 1, "lat_ms:search": 50, "cache:CacheHitSearched": 4,
-                          "cache:CacheHitStale": 1, "cache:CacheMiss": 1},
+        "2026-01-01T10": {
+            "call:search:200": 3,
+            "call:album:200": 1,
+            "lat_ms:search": 300,
+            "lat_ms:album": 100,
+            "cache:CacheHitPopular": 2,
+            "cache:CacheMiss": 2,
+        },
+        "2026-01-01T11": {
+            "call:search:429": 1,
+            "lat_ms:search": 50,
+            "cache:CacheHitSearched": 4,
+            "cache:CacheHitStale": 1,
+            "cache:CacheMiss": 1,
+        },
     }
     out = summarize(rows, ["2026-01-01T09", "2026-01-01T10", "2026-01-01T11"])
     assert out["hours"] == 3
-    assert out["spotify_calls"] == {"total": 5, "by_endpoint": {"album": 1, "search": 4},
-                                    "by_status": {"200": 4, "429": 1}}
+    assert out["spotify_calls"] == {
+        "total": 5,
+        "by_endpoint": {"album": 1, "search": 4},
+        "by_status": {"200": 4, "429": 1},
+    }
     assert out["avg_upstream_latency_ms"] == 90.0
     assert out["cache"] == {"hits_popular": 2, "hits_searched": 4, "hits_stale": 1, "misses": 3, "hit_rate": 0.6667}
     assert [h["spotify_calls"] for h in out["hourly"]] == [0, 4, 1]

@@ -39,8 +39,13 @@ class Budget:
 def mb(handler, *, budget=None, seconds=3.0, limited=None):
     http = httpx.Client(transport=httpx.MockTransport(handler))
     return MusicBrainzCatalog(
-        "http://mb.test", "http://caa.test", "Musicboxd/0.1 ( ops@musicboxd.example )", http,
-        deadline=lambda: Deadline(seconds), budget=budget, on_rate_limited=limited,
+        "http://mb.test",
+        "http://caa.test",
+        "Musicboxd/0.1 ( ops@musicboxd.example )",
+        http,
+        deadline=lambda: Deadline(seconds),
+        budget=budget,
+        on_rate_limited=limited,
     )
 
 
@@ -140,7 +145,11 @@ def test_degradation_order_fresh_spotify_stale_fallbacks_error(world):
 
     page = SearchPage(items=[], total=0)
     svc = SearchService(
-        cache, catalog, market="US", ttl_seconds=10, clock=clock,
+        cache,
+        catalog,
+        market="US",
+        ttl_seconds=10,
+        clock=clock,
         fallbacks=[fallback("musicbrainz", None), fallback("cache-only", page)],
     )
     assert svc.search("homogenic", limit=5, offset=0).source == "spotify"
@@ -155,8 +164,9 @@ def test_degradation_order_fresh_spotify_stale_fallbacks_error(world):
     def crash(q, limit, offset):
         raise RuntimeError("bug")
 
-    failing = SearchService(cache, catalog, market="US", ttl_seconds=10, clock=clock,
-                            fallbacks=[SearchFallback("musicbrainz", crash)])
+    failing = SearchService(
+        cache, catalog, market="US", ttl_seconds=10, clock=clock, fallbacks=[SearchFallback("musicbrainz", crash)]
+    )
     with pytest.raises(RateLimited):  # the original failure, with its Retry-After
         failing.search("other", limit=5, offset=0)
 

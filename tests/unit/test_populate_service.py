@@ -43,8 +43,14 @@ class Rig:
         options = self.options(**kw)
         self.spotify.counter = CallCounter(options.budget)
         service = PopulateService(
-            self.spotify, self.store, self.checkpoints, self.spotify.counter, demand=self.demand,
-            sweeps=self.sweeps, log=lambda message, extra: self.logs.append(message), clock=self.clock,
+            self.spotify,
+            self.store,
+            self.checkpoints,
+            self.spotify.counter,
+            demand=self.demand,
+            sweeps=self.sweeps,
+            log=lambda message, extra: self.logs.append(message),
+            clock=self.clock,
         )
         return service.run(options, remaining=remaining, progress=self.progress.append)
 
@@ -205,9 +211,14 @@ def sweep_rig(**spotify):
 
     year = time.gmtime(FakeClock()()).tm_year
     older = list(range(5000, 5025)) + list(range(6000, 6010))  # 25 albums of year-1, 10 of year-2
-    search = {f"year:{year - 2}-{year}": list(range(1, 31)), f"year:{year}": list(range(1, 1101)),
-              f"year:{year} tag:hipster": list(range(2000, 2040)), f"year:{year - 1}": older[:25],
-              f"year:{year - 2}": older[25:], f"year:{year - 2}-{year - 1}": sorted(older, key=lambda n: n % 7)}
+    search = {
+        f"year:{year - 2}-{year}": list(range(1, 31)),
+        f"year:{year}": list(range(1, 1101)),
+        f"year:{year} tag:hipster": list(range(2000, 2040)),
+        f"year:{year - 1}": older[:25],
+        f"year:{year - 2}": older[25:],
+        f"year:{year - 2}-{year - 1}": sorted(older, key=lambda n: n % 7),
+    }
     rig = Rig(extended=True, new_releases=0, search=search, **spotify)
     rig.sweeps = MemorySweepStore()
     return rig, year

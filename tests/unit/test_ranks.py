@@ -25,8 +25,11 @@ HIP = [album(20, 2002), album(21, 2002)]  # its 2 least popular
 def sweep():
     return ranks.from_pages(
         pages("y2001-2002", [Y2[0], Y1[0]], total=12)  # the global list, read in part
-        + pages("y2001", Y1[:2], 4) + pages("y2002", Y2[:2], 8)  # one probe page per year
-        + pages("y2002", Y2, 8) + pages("h2002", HIP, 2) + pages("y2001", Y1, 4)
+        + pages("y2001", Y1[:2], 4)
+        + pages("y2002", Y2[:2], 8)  # one probe page per year
+        + pages("y2002", Y2, 8)
+        + pages("h2002", HIP, 2)
+        + pages("y2001", Y1, 4)
     )
 
 

@@ -25,8 +25,15 @@ def raw_album(album_id="4aawyAB9vmqN3uQ7FjRGTy", n=3):
 
 def tracks_page(start, count, total, album_id="4aawyAB9vmqN3uQ7FjRGTy", limit=50):
     items = [
-        {"id": f"t{i}", "name": f"T{i}", "track_number": i + 1, "disc_number": 1, "duration_ms": 1000,
-         "explicit": False, "artists": [{"id": "a" * 22, "name": "Björk"}]}
+        {
+            "id": f"t{i}",
+            "name": f"T{i}",
+            "track_number": i + 1,
+            "disc_number": 1,
+            "duration_ms": 1000,
+            "explicit": False,
+            "artists": [{"id": "a" * 22, "name": "Björk"}],
+        }
         for i in range(start, start + count)
     ]
     nxt = None
@@ -74,8 +81,10 @@ def make_client(handler, *, mode="development", deadline=5.0, attempts=3, **kw):
 def test_album_follows_every_tracks_page():
     def handler(req):
         if req.url.path.endswith("/tracks"):
-            return httpx.Response(200, json=tracks_page(int(req.url.params["offset"]), 50 if
-                                  int(req.url.params["offset"]) < 100 else 30, 130))
+            return httpx.Response(
+                200,
+                json=tracks_page(int(req.url.params["offset"]), 50 if int(req.url.params["offset"]) < 100 else 30, 130),
+            )
         return httpx.Response(200, json={**raw_album(n=130), "tracks": tracks_page(0, 50, 130)})
 
     client, rec, _ = make_client(handler)
@@ -130,8 +139,13 @@ def test_429_raises_with_retry_after_and_never_sleeps():
 
 
 def test_5xx_is_retried_then_succeeds():
-    answers = iter([httpx.Response(502), httpx.Response(503), httpx.Response(200, json={**raw_album(),
-                    "tracks": tracks_page(0, 3, 3)})])
+    answers = iter(
+        [
+            httpx.Response(502),
+            httpx.Response(503),
+            httpx.Response(200, json={**raw_album(), "tracks": tracks_page(0, 3, 3)}),
+        ]
+    )
     client, rec, _ = make_client(lambda req: next(answers))
     assert client.get_album("4aawyAB9vmqN3uQ7FjRGTy").name == "Homogenic"
     assert len(rec.requests) == 3

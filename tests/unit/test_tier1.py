@@ -15,9 +15,17 @@ from tests.fakes import FakeClock, make_album
 
 def summary(i: int, name: str, artist: str, year: str = "2001") -> AlbumSummary:
     aid = f"{i:022d}"
-    return AlbumSummary(id=aid, name=name, artists=[ArtistRef(id=f"a{artist}"[:22], name=artist)],
-                        artist_name=artist, release_date=year, total_tracks=10, album_type="album",
-                        image_url=f"https://img/{aid}", spotify_url=f"https://open/{aid}")
+    return AlbumSummary(
+        id=aid,
+        name=name,
+        artists=[ArtistRef(id=f"a{artist}"[:22], name=artist)],
+        artist_name=artist,
+        release_date=year,
+        total_tracks=10,
+        album_type="album",
+        image_url=f"https://img/{aid}",
+        spotify_url=f"https://open/{aid}",
+    )
 
 
 CATALOG = [
@@ -87,9 +95,19 @@ def test_round_trip_keeps_every_column(index):
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("bjo", "Björk"), ("BJÖ", "Björk"), ("bjork homo", "Homogenic"), ("坂本", "坂本龍一"), ("龍", "坂本龍一"),
-     ("кин", "Кино"), ("групп", "Группа крови"), ("agaetis", "Ágætis byrjun"), ("sigur ro", "Sigur Rós"),
-     ("ヒカル", "宇多田ヒカル"), ("ｈｏｍｏ", "Homogenic")],
+    [
+        ("bjo", "Björk"),
+        ("BJÖ", "Björk"),
+        ("bjork homo", "Homogenic"),
+        ("坂本", "坂本龍一"),
+        ("龍", "坂本龍一"),
+        ("кин", "Кино"),
+        ("групп", "Группа крови"),
+        ("agaetis", "Ágætis byrjun"),
+        ("sigur ro", "Sigur Rós"),
+        ("ヒカル", "宇多田ヒカル"),
+        ("ｈｏｍｏ", "Homogenic"),
+    ],
 )
 def test_unicode_and_accent_insensitive_prefix_suggestions(index, typed, expected):
     names = [s.name for s in index.suggest(typed, limit=5)]

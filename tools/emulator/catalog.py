@@ -380,9 +380,7 @@ class Catalog:
                     album=album.index,
                     disc_number=pos // per_disc + 1,
                     track_number=pos % per_disc + 1,
-                    duration_ms=rng.randint(75_000, 480_000)
-                    if rng.random() > 0.02
-                    else rng.randint(20_000, 75_000),
+                    duration_ms=rng.randint(75_000, 480_000) if rng.random() > 0.02 else rng.randint(20_000, 75_000),
                     explicit=rng.random() < album.explicit_ratio,
                     artists=artists,
                     isrc=_isrc(album.locale, tid, rng),
@@ -410,9 +408,7 @@ class Catalog:
             "playlists": [asdict(p) for p in self.playlists],
         }
         if tracks_every:
-            data["tracks"] = [
-                [asdict(t) for t in self._make_tracks(album)] for album in self.albums[::tracks_every]
-            ]
+            data["tracks"] = [[asdict(t) for t in self._make_tracks(album)] for album in self.albums[::tracks_every]]
         return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
     def fingerprint(self, tracks_every: int = 1) -> str:
@@ -442,9 +438,7 @@ class Catalog:
             "artists": [{"id": a.id, "name": a.name, "albums": len(a.albums)} for a in artists],
             "playlists": [{"id": p.id, "name": p.name, "total": len(p.items)} for p in self.playlists],
             "big_albums": [
-                {"id": a.id, "name": a.name, "total_tracks": a.total_tracks}
-                for a in self.albums
-                if a.total_tracks > 50
+                {"id": a.id, "name": a.name, "total_tracks": a.total_tracks} for a in self.albums if a.total_tracks > 50
             ][:n],
         }
 
@@ -486,9 +480,7 @@ def _artist_name(rng: random.Random, fk, locale: str, pool: list[str]) -> str:
     if roll < 0.45:
         return f"{fk.first_name()} {fk.last_name()}"
     if roll < 0.6 and locale == "en_US":
-        return (
-            f"The {rng.choice(_EN_WORDS)} {rng.choice(('Band', 'Brothers', 'Kids', 'Machines', 'Sisters'))}"
-        )
+        return f"The {rng.choice(_EN_WORDS)} {rng.choice(('Band', 'Brothers', 'Kids', 'Machines', 'Sisters'))}"
     if roll < 0.75:
         return _title(rng, pool, rng.randint(1, 3))
     if roll < 0.85:
@@ -559,8 +551,7 @@ def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
         a.popularity = int(max(0, min(100, base)))
         a.followers = int(10 ** (a.popularity / 16) * rng.uniform(0.5, 3))
     labels = list(_MAJOR_LABELS) + [
-        f"{fakers['en_US'].last_name()} {rng.choice(('Records', 'Music', 'Recordings', 'Sounds'))}"
-        for _ in range(240)
+        f"{fakers['en_US'].last_name()} {rng.choice(('Records', 'Music', 'Recordings', 'Sounds'))}" for _ in range(240)
     ]
     artist_label = {i: rng.choice(labels) for i in range(ARTIST_COUNT)}
 
@@ -610,9 +601,7 @@ def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
         elif previous and album_type != "single" and t_roll < 0.12:
             original = albums[rng.choice(previous)]
             variant_of = original.index
-            suffix = rng.choice(_VARIANT_SUFFIXES).format(
-                year=rng.randint(2005, 2025), n=rng.choice((10, 20, 25, 30))
-            )
+            suffix = rng.choice(_VARIANT_SUFFIXES).format(year=rng.randint(2005, 2025), n=rng.choice((10, 20, 25, 30)))
             name = original.name + suffix
             album_type, mb_type = original.album_type, original.mb_type
             total = original.total_tracks + (rng.randint(2, 14) if "Remaster" not in suffix else 0)
@@ -622,9 +611,9 @@ def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
             if common == "Live" and form < 0.6:
                 name = f"Live {rng.choice(('at', 'in', 'from'))} {rng.choice(_LIVE_CITIES)}"
             elif common == "Love" and form < 0.7:
-                name = rng.choice(
-                    ("Love {w}", "{w} Love", "Love & {w}", "Songs of Love", "Love Is {w}")
-                ).format(w=rng.choice(_EN_WORDS))
+                name = rng.choice(("Love {w}", "{w} Love", "Love & {w}", "Songs of Love", "Love Is {w}")).format(
+                    w=rng.choice(_EN_WORDS)
+                )
             elif common == "Greatest Hits" and form < 0.4:
                 name = f"Greatest Hits, Vol. {rng.randint(1, 3)}"
             else:
@@ -675,9 +664,7 @@ def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
             pop += 10
         markets = MARKETS
         if rng.random() < 0.08:
-            markets = tuple(
-                sorted(set(LOCALES[loc][1]) | {"US"} if rng.random() < 0.5 else set(LOCALES[loc][1]))
-            )
+            markets = tuple(sorted(set(LOCALES[loc][1]) | {"US"} if rng.random() < 0.5 else set(LOCALES[loc][1])))
         label = artist_label[artist_index] if rng.random() < 0.85 else rng.choice(labels)
         album = Album(
             index=idx,
@@ -747,8 +734,7 @@ def _playlists(seed: int, rng: random.Random, albums: list[Album], artists: list
     for i, (name, desc, candidates, n) in enumerate(specs):
         items = pick(candidates, n)
         added = [
-            (base + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 900))).strftime("%Y-%m-%dT%H:%M:%SZ")
-            for _ in items
+            (base + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 900))).strftime("%Y-%m-%dT%H:%M:%SZ") for _ in items
         ]
         added.sort()
         owner = ("spotify", "Spotify") if i % 3 else (f"user{rng.randrange(10**6):06d}", None)

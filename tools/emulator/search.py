@@ -275,9 +275,7 @@ class SearchIndex:
         return sets[0] if len(sets) == 1 else sets[0] | sets[1]
 
     # -- search ----------------------------------------------------------------------------------
-    def candidates(
-        self, pq: ParsedQuery, today: dt.date, market: str | None = None
-    ) -> set[int] | frozenset[int]:
+    def candidates(self, pq: ParsedQuery, today: dt.date, market: str | None = None) -> set[int] | frozenset[int]:
         if pq.impossible:
             return frozenset()
         constraints: list[frozenset[int] | set[int]] = []
@@ -402,13 +400,9 @@ class SearchIndex:
                 if ai not in artist_tokens:
                     artist_tokens[ai] = index_tokens(self.catalog.artists[ai].name)
                 toks = artist_tokens[ai]
-                if all(
-                    t.text in toks or (not t.cjk and any(k.startswith(t.text) for k in toks)) for t in terms
-                ):
+                if all(t.text in toks or (not t.cjk and any(k.startswith(t.text) for k in toks)) for t in terms):
                     artists_idx.add(ai)
         qn = normalized(" ".join(t.text for t in terms))
         arts = self.catalog.artists
-        ranked = sorted(
-            artists_idx, key=lambda a: (normalized(arts[a].name) != qn, -arts[a].popularity, arts[a].id)
-        )
+        ranked = sorted(artists_idx, key=lambda a: (normalized(arts[a].name) != qn, -arts[a].popularity, arts[a].id))
         return len(ranked), ranked[offset : offset + limit]

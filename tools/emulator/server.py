@@ -77,9 +77,7 @@ REMOVED_MESSAGE = "This endpoint is no longer available"
 
 def _removed_kind(path: str) -> str | None:
     """'dev' for endpoints restricted in development mode only, 'all' for endpoints gone for new apps."""
-    if re.fullmatch(r"/v1/playlists/[^/]+/tracks", path) or re.fullmatch(
-        r"/v1/artists/[^/]+/top-tracks", path
-    ):
+    if re.fullmatch(r"/v1/playlists/[^/]+/tracks", path) or re.fullmatch(r"/v1/artists/[^/]+/top-tracks", path):
         return "dev"
     if (
         path == "/v1/browse/featured-playlists"
@@ -626,9 +624,7 @@ class Handler(BaseHTTPRequestHandler):
                 status, payload = 404, spotify_error(404, "Service not found")
         except ApiError as exc:
             status, headers = exc.status, exc.headers
-            payload = (
-                {"error": exc.message} if kind == "musicbrainz" else spotify_error(exc.status, exc.message)
-            )
+            payload = {"error": exc.message} if kind == "musicbrainz" else spotify_error(exc.status, exc.message)
         except Exception as exc:  # pragma: no cover - a bug: answer 500 like an upstream failure
             status, payload = 500, spotify_error(500, f"Server error ({type(exc).__name__}: {exc})")
         state.count(kind, path, status)
@@ -663,9 +659,7 @@ class Handler(BaseHTTPRequestHandler):
     def _token(self, method: str, params: dict[str, str], body: bytes) -> tuple[int, Any]:
         if method != "POST":
             return 405, {"error": "invalid_request", "error_description": "Only POST is supported"}
-        form = {
-            k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()
-        }
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         form = {**params, **form}
         grant = form.get("grant_type")
         if not grant:
@@ -1088,9 +1082,7 @@ class EmulatorHandle:
 _OVERRIDE_KEYS = set(Config.__dataclass_fields__)
 
 
-def build_state(
-    seed: int | None = None, env: dict[str, str] | None = None, **overrides: Any
-) -> EmulatorState:
+def build_state(seed: int | None = None, env: dict[str, str] | None = None, **overrides: Any) -> EmulatorState:
     env = dict(os.environ if env is None else env)
     config = config_from_env(env)
     unknown = set(overrides) - _OVERRIDE_KEYS
@@ -1157,9 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     overrides = {"mode": args.mode} if args.mode else {}
-    handle = start_emulator(
-        args.port, args.host, seed=args.seed, quiet=False, verbose=args.verbose, **overrides
-    )
+    handle = start_emulator(args.port, args.host, seed=args.seed, quiet=False, verbose=args.verbose, **overrides)
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

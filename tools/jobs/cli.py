@@ -57,8 +57,10 @@ class Bar:
             line = f"collecting candidates ({p.source}): {p.total} albums, {p.calls}/{p.budget} calls"
         else:
             filled = int(self.width * p.done / p.total) if p.total else self.width
-            line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {p.done}/{p.total} albums, "
-                    f"{p.calls}/{p.budget} calls, {p.cached} cached, {time.monotonic() - self.started:.1f}s")
+            line = (
+                f"[{'#' * filled}{'.' * (self.width - filled)}] {p.done}/{p.total} albums, "
+                f"{p.calls}/{p.budget} calls, {p.cached} cached, {time.monotonic() - self.started:.1f}s"
+            )
         if self.tty:
             self.stream.write("\r\x1b[2K" + line)
         elif line != self.last:

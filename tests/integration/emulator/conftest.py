@@ -48,9 +48,7 @@ def token(http) -> str:
 @pytest.fixture(scope="session")
 def api(emulator, token):
     """httpx client with a valid bearer token."""
-    with httpx.Client(
-        base_url=emulator.url, timeout=10, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
+    with httpx.Client(base_url=emulator.url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
 
 

@@ -54,9 +54,7 @@ def load_spec() -> dict[str, Any]:
     spec = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     mapping = {"track": "#/components/schemas/TrackObject", "episode": "#/components/schemas/EpisodeObject"}
     for prop in ("item", "track"):
-        spec["components"]["schemas"]["PlaylistTrackObject"]["properties"][prop]["discriminator"][
-            "mapping"
-        ] = mapping
+        spec["components"]["schemas"]["PlaylistTrackObject"]["properties"][prop]["discriminator"]["mapping"] = mapping
     return spec
 
 

@@ -92,11 +92,7 @@ def _name_and_artist_query(catalog, album, transform=lambda s: s):
 def test_accented_titles_found_without_accents(api, catalog):
     album = _find(
         catalog,
-        lambda a: (
-            a.name != strip_accents(a.name)
-            and a.name.isascii() is False
-            and all(ord(c) < 0x250 for c in a.name)
-        ),
+        lambda a: a.name != strip_accents(a.name) and a.name.isascii() is False and all(ord(c) < 0x250 for c in a.name),
     )
     q = _name_and_artist_query(catalog, album, lambda s: strip_accents(s).lower())
     assert q.isascii() or not album.name.isascii()
@@ -223,9 +219,7 @@ def test_fault_method_filter_delete_and_token_path(api, http):
     assert tok.status_code == 503 and tok.json()["error"] == "server_error"
     assert api.get("/v1/search", params={"q": "x", "type": "album"}).status_code == 200
     http.delete("/_emulator/faults").raise_for_status()
-    assert (
-        http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("a", "b")).status_code == 200
-    )
+    assert http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("a", "b")).status_code == 200
 
 
 def test_fault_rules_are_validated(http):
@@ -256,9 +250,7 @@ def test_rolling_rate_window(api, http):
     assert 1 <= int(resp.headers["Retry-After"]) <= 30
     assert validate_response(resp) == {"error": {"status": 429, "message": "API rate limit exceeded"}}
     # tokens and the control plane are outside the window
-    assert (
-        http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("a", "b")).status_code == 200
-    )
+    assert http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("a", "b")).status_code == 200
     s = stats(http)
     assert s["by_endpoint"]["search"] == {"200": 5, "429": 1} and s["total"] == 6
     http.post("/_emulator/reset").raise_for_status()
@@ -271,9 +263,7 @@ def test_rate_window_is_exact_under_concurrency(api, http):
     set_config(http, rate_limit=10)
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(
-            pool.map(
-                lambda _: api.get("/v1/search", params={"q": "love", "type": "album"}).status_code, range(24)
-            )
+            pool.map(lambda _: api.get("/v1/search", params={"q": "love", "type": "album"}).status_code, range(24))
         )
     assert sorted(codes) == [200] * 10 + [429] * 14
     assert stats(http)["by_endpoint"]["search"] == {"200": 10, "429": 14}
@@ -309,9 +299,7 @@ def test_extended_mode(api, http, catalog, extended):
     page = search(api, "love")
     assert page["limit"] == 20
     album = api.get(f"/v1/albums/{catalog.albums[3].id}").json()
-    assert (
-        album["popularity"] == catalog.albums[3].popularity and album["label"] and album["available_markets"]
-    )
+    assert album["popularity"] == catalog.albums[3].popularity and album["label"] and album["available_markets"]
     ids = [a.id for a in catalog.albums[100:120]] + ["0000000000000000000000"]
     assert api.get("/v1/albums", params={"ids": ",".join(ids[:20])}).status_code == 200
     batch = api.get("/v1/albums", params={"ids": ",".join(ids[-5:])}).json()["albums"]
@@ -381,21 +369,12 @@ def test_musicbrainz_finds_the_same_catalog(http, catalog):
 def test_musicbrainz_rate_limit_per_user_agent(http):
     set_config(http, musicbrainz_rps=1)
     params = {"query": "love", "fmt": "json"}
-    assert (
-        http.get("/ws/2/release-group", params=params, headers={"User-Agent": "A/1 ( a@x )"}).status_code
-        == 200
-    )
+    assert http.get("/ws/2/release-group", params=params, headers={"User-Agent": "A/1 ( a@x )"}).status_code == 200
     fast = http.get("/ws/2/release-group", params=params, headers={"User-Agent": "A/1 ( a@x )"})
     assert fast.status_code == 503 and "rate limit" in fast.json()["error"]
-    assert (
-        http.get("/ws/2/release-group", params=params, headers={"User-Agent": "B/1 ( b@x )"}).status_code
-        == 200
-    )
+    assert http.get("/ws/2/release-group", params=params, headers={"User-Agent": "B/1 ( b@x )"}).status_code == 200
     time.sleep(1.0)
-    assert (
-        http.get("/ws/2/release-group", params=params, headers={"User-Agent": "A/1 ( a@x )"}).status_code
-        == 200
-    )
+    assert http.get("/ws/2/release-group", params=params, headers={"User-Agent": "A/1 ( a@x )"}).status_code == 200
 
 
 def test_handle_is_a_context_manager():

@@ -129,9 +129,7 @@ def test_token_checks_configured_credentials(http):
     set_config(http, client_id="right-id", client_secret="right-secret")
     wrong = http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("right-id", "nope"))
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_client"
-    wrong_id = http.post(
-        "/api/token", data={"grant_type": "client_credentials"}, auth=("other", "right-secret")
-    )
+    wrong_id = http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("other", "right-secret"))
     assert wrong_id.status_code == 400
     ok = http.post("/api/token", data={"grant_type": "client_credentials"}, auth=("right-id", "right-secret"))
     assert ok.status_code == 200
@@ -297,9 +295,7 @@ def test_album_tracks_limit_is_capped_at_50(api, catalog):
 
 def test_extended_limits_and_batch_cap(api, catalog, extended):
     assert (
-        validate_response(api.get("/v1/search", params={"q": "love", "type": "album", "limit": 50}))[
-            "albums"
-        ]["limit"]
+        validate_response(api.get("/v1/search", params={"q": "love", "type": "album", "limit": 50}))["albums"]["limit"]
         == 50
     )
     too_many = api.get("/v1/search", params={"q": "love", "type": "album", "limit": 51})

@@ -32,9 +32,7 @@ def test_same_seed_gives_a_byte_identical_catalog(catalog):
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "EMULATOR_NO_CACHE": "1"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60
-    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == catalog.fingerprint(tracks_every=40)
 
 

@@ -90,7 +90,11 @@ def populate_options(c: Container, event: Any) -> PopulateOptions:
 
 
 def run_populate(
-    event: Any, context: Any, *, log: Log | None = None, progress: Callable[[Progress], None] | None = None,
+    event: Any,
+    context: Any,
+    *,
+    log: Log | None = None,
+    progress: Callable[[Progress], None] | None = None,
     c: Container | None = None,
 ) -> PopulateReport:
     from musicboxd.adapters.dynamo import DynamoLease

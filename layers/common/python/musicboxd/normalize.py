@@ -21,9 +21,7 @@ def normalize_query(text: str) -> str:
         previous = current
         folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", current).casefold())
         kept = "".join(
-            " " if ch.isspace() else ch
-            for ch in folded
-            if ch.isspace() or unicodedata.category(ch)[0] != "C"
+            " " if ch.isspace() else ch for ch in folded if ch.isspace() or unicodedata.category(ch)[0] != "C"
         )
         current = " ".join(kept.split())
     return current
@@ -32,6 +30,4 @@ def normalize_query(text: str) -> str:
 def strip_accents(text: str) -> str:
     """Accent-insensitive form for matching (not for cache keys): NFKD minus combining marks."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return unicodedata.normalize(
-        "NFKC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    )
+    return unicodedata.normalize("NFKC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))

@@ -154,7 +154,11 @@ class Container:
         from musicboxd.services.budget import SharedBudget
 
         store = DynamoBudgetStore(
-            self.dynamodb_client, self.settings.table_name, name="musicbrainz", limit=1, window_seconds=1.1,
+            self.dynamodb_client,
+            self.settings.table_name,
+            name="musicbrainz",
+            limit=1,
+            window_seconds=1.1,
             slice_seconds=0.5,
         )
         return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)

@@ -179,9 +179,7 @@ class DynamoCheckpoints:
 
     def save(self, name: str, state: dict[str, Any]) -> None:
         now = self._clock()
-        item = self.model(
-            f"JOB#{name}", "C", fetched_at=int(now), expires_at=int(now + self.ttl), data=_pack(state)
-        )
+        item = self.model(f"JOB#{name}", "C", fetched_at=int(now), expires_at=int(now + self.ttl), data=_pack(state))
         try:
             item.save()
         except PynamoDBException as exc:
@@ -202,9 +200,7 @@ class DynamoAlbumStore(_Client):
             return {}
         keys = [{"pk": {"S": album_pk(i)}, "sk": {"S": "A"}} for i in dict.fromkeys(album_ids)]
         items = self.batch_get(keys, projection="pk, expires_at")
-        return {
-            i["pk"]["S"].removeprefix("ALBUM#"): float(i.get("expires_at", {"N": "0"})["N"]) for i in items
-        }
+        return {i["pk"]["S"].removeprefix("ALBUM#"): float(i.get("expires_at", {"N": "0"})["N"]) for i in items}
 
     def put_popular(self, album: Album, *, tier: str, ttl_seconds: int, source: str) -> None:
         self._cache.put_album(album, tier=tier, ttl_seconds=ttl_seconds, origin=source)

@@ -306,9 +306,7 @@ class SpotifyCatalog:
         endpoint = _endpoint_name(httpx.URL(url).path)
         started = time.perf_counter()
         try:
-            response = self._http.get(
-                url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
-            )
+            response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
         except httpx.TimeoutException as exc:
             self._record(endpoint, 504, started)
             raise _Transient(f"Spotify timed out after {timeout:.2f}s") from exc

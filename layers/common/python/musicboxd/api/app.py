@@ -57,9 +57,7 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
     from musicboxd.config import settings
 
     # Lambda proxy integration: the function, not API Gateway, must add CORS headers.
-    cors = CORSConfig(
-        allow_origin=settings().cors_allow_origin, expose_headers=["X-Cache", "Retry-After"], max_age=600
-    )
+    cors = CORSConfig(allow_origin=settings().cors_allow_origin, expose_headers=["X-Cache", "Retry-After"], max_age=600)
     app = APIGatewayRestResolver(enable_validation=True, cors=cors)
     for router in routers:
         app.include_router(router)

@@ -20,9 +20,9 @@ router = Router()
     "the last `hours` hours (hourly counters kept in the table). IAM-authorized when deployed.",
     responses={200: {"description": "Usage figures"}, **ERROR_RESPONSES},
 )
-def stats(hours: Annotated[int, Query(ge=1, le=168, description="Hours to cover, 1-168")] = 24) -> Response[
-    StatsResponse
-]:
+def stats(
+    hours: Annotated[int, Query(ge=1, le=168, description="Hours to cover, 1-168")] = 24,
+) -> Response[StatsResponse]:
     from musicboxd.errors import CacheUnavailable
     from musicboxd.services.usage import last_hours, summarize
     from musicboxd.wiring import container

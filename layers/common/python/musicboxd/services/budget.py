@@ -183,7 +183,9 @@ class SharedBudget:
             seconds = max(seconds, self._quota_close)
             logger.error(
                 "%s QUOTA EXCEEDED: circuit closed for %.0f s (Retry-After %.0f s)",
-                self.name, seconds, exc.retry_after,
+                self.name,
+                seconds,
+                exc.retry_after,
             )
         else:
             logger.warning("%s answered 429: circuit closed for %.0f s", self.name, seconds)

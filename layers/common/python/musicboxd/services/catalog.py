@@ -61,8 +61,9 @@ class _CacheGuard:
     so requests answer from the upstream at once instead of each paying DynamoDB's retries.
     """
 
-    def __init__(self, cache: AlbumCache, *, cooldown_seconds: float = 5.0,
-                 monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, cache: AlbumCache, *, cooldown_seconds: float = 5.0, monotonic: Callable[[], float] = time.monotonic
+    ):
         self.cache = cache
         self._cooldown = cooldown_seconds
         self._monotonic = monotonic
@@ -121,9 +122,7 @@ class SearchService:
                 return Answer(popular, "popular", HIT)
         self._telemetry.count(m.CACHE_MISS)
         try:
-            page = self._flight.do(
-                key, lambda: self._catalog.search_albums(normalized, limit=limit, offset=offset)
-            )
+            page = self._flight.do(key, lambda: self._catalog.search_albums(normalized, limit=limit, offset=offset))
         except DEGRADABLE:
             if cached is not None:
                 self._telemetry.count(m.CACHE_HIT_STALE)

@@ -236,4 +236,3 @@ class CleanupService:
             except CacheUnavailable as exc:
                 self._log("usage counters unavailable", {"error": str(exc)})
         return stats
-

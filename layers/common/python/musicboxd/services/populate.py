@@ -210,8 +210,9 @@ class PopulateService:
         if options.resume_only and (not state or state.get("status") == "done"):
             return self._report(state or _new_state(now, now), "idle", "nothing to resume", 0, started, resumed=False)
         if self._lease is not None and not self._lease.acquire(JOB, ttl_seconds=max(60.0, min(remaining(), 3600))):
-            return self._report(state or _new_state(now, now), "busy", "another run holds the lease", 0, started,
-                                resumed=False)
+            return self._report(
+                state or _new_state(now, now), "busy", "another run holds the lease", 0, started, resumed=False
+            )
         try:
             return self._run(state, options, now, started, remaining, progress)
         finally:
@@ -392,8 +393,17 @@ class PopulateService:
     def _collected_page(self, source: str) -> None:
         st = self._state
         self._save()
-        self._emit(Progress("collect", len(st["candidates"]), len(st["candidates"]), self._calls(),
-                            self._opts.budget, self._cached_now, source))
+        self._emit(
+            Progress(
+                "collect",
+                len(st["candidates"]),
+                len(st["candidates"]),
+                self._calls(),
+                self._opts.budget,
+                self._cached_now,
+                source,
+            )
+        )
 
     # -- fetch
 
@@ -455,8 +465,9 @@ class PopulateService:
 
     def _put(self, album: Album, source: str) -> None:
         st = self._state
-        if self._guard(self._store.put_popular, album, tier=TIER_POPULAR,
-                       ttl_seconds=self._opts.popular_ttl_seconds, source=source):
+        if self._guard(
+            self._store.put_popular, album, tier=TIER_POPULAR, ttl_seconds=self._opts.popular_ttl_seconds, source=source
+        ):
             st["cached"] += 1
             st["by_source"][source] = st["by_source"].get(source, 0) + 1
             self._cached_now += 1
@@ -486,8 +497,9 @@ class PopulateService:
     def _after_batch(self) -> None:
         st = self._state
         self._save()
-        self._emit(Progress("fetch", st["next"], len(st["candidates"]), self._calls(), self._opts.budget,
-                            self._cached_now))
+        self._emit(
+            Progress("fetch", st["next"], len(st["candidates"]), self._calls(), self._opts.budget, self._cached_now)
+        )
 
     # -- sweep
 
@@ -565,8 +577,7 @@ class PopulateService:
         if self._calls() >= self._opts.budget:
             return "budget"  # our own hard cap refused the call
         self._state["not_before"] = self._clock() + exc.retry_after
-        self._log("Spotify rate-limited populate; run ends here", {"retry_after": exc.retry_after,
-                                                                     "quota": exc.quota})
+        self._log("Spotify rate-limited populate; run ends here", {"retry_after": exc.retry_after, "quota": exc.quota})
         return "rate_limited"
 
     def _save(self) -> None:

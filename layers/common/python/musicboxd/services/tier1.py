@@ -143,8 +143,12 @@ class Tier1Holder:
                     self._index = Tier1Index.loads(self._store.load(pointer))
                     self.load_seconds = time.perf_counter() - started
                     self.loads += 1
-                    log.info("tier-1 index %s loaded: %d albums in %.0f ms",
-                             pointer.version, len(self._index), self.load_seconds * 1000)
+                    log.info(
+                        "tier-1 index %s loaded: %d albums in %.0f ms",
+                        pointer.version,
+                        len(self._index),
+                        self.load_seconds * 1000,
+                    )
             except (CacheUnavailable, ValueError) as exc:  # keep what we have, retry after the interval
                 log.warning("tier-1 index not refreshed: %s", exc)
         return self._index

@@ -28,8 +28,14 @@ from typing import Any, Protocol
 from musicboxd import telemetry as m
 
 CACHE_METRICS = frozenset(
-    {m.CACHE_HIT_POPULAR, m.CACHE_HIT_SEARCHED, m.CACHE_HIT_STALE, m.CACHE_MISS, m.FALLBACK_MUSICBRAINZ,
-     m.FALLBACK_CACHE_ONLY}
+    {
+        m.CACHE_HIT_POPULAR,
+        m.CACHE_HIT_SEARCHED,
+        m.CACHE_HIT_STALE,
+        m.CACHE_MISS,
+        m.FALLBACK_MUSICBRAINZ,
+        m.FALLBACK_CACHE_ONLY,
+    }
 )
 DEMAND_ALBUM = "A#"
 DEMAND_QUERY = "Q#"
