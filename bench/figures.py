@@ -122,6 +122,8 @@ def mode_figures(results: dict) -> dict:
     if "ours" in results:
         ours = results["ours"]
         out["ours"]["tier1"] = tier1_figures(ours["records"], ours.get("tier1_cold"))
+        if ours.get("tier1_cold_without_sweep"):
+            out["ours"]["tier1_without_sweep"] = tier1_figures(ours["records"], ours["tier1_cold_without_sweep"])
         out["ours"]["suggest"] = ours.get("suggest")
         out["ours"]["populate"] = ours.get("populate")
     return out

@@ -24,6 +24,7 @@ def warm_popular_tier(run, container, records, *, budget: int = BUDGET) -> dict:
     container.usage.flush()
     context = LambdaContext(function_name="musicboxd-populate", timeout_seconds=900)
     report = run_populate({"budget": budget}, context, c=container)
+    run.index_without_sweep = index_without_sweep(container)
     holder = container.tier1
     holder._checked_at = None  # the recheck interval has passed: pick up the new version
     holder.index()
@@ -47,3 +48,26 @@ def warm_popular_tier(run, container, records, *, budget: int = BUDGET) -> dict:
         "sweep_albums": report.sweep_albums,
         "seconds": time.perf_counter() - started,
     }
+
+
+class _Kept:
+    """An IndexStore that only keeps what it is given (the index built without the sweep)."""
+
+    def save(self, blob: bytes, *, version: str, built_at: float, albums: int) -> dict:
+        self.saved = {"blob": blob, "version": version, "built_at": built_at, "albums": albums}
+        return self.saved
+
+
+def index_without_sweep(container) -> dict:
+    """The index the same populate run would have built with ``POPULATE_SWEEP`` off: the popular
+    tier, demand and the cached search pages, no sweep pages (the sweep's own calls aside, the other
+    sources are the same)."""
+    import dataclasses
+
+    from musicboxd import wiring
+
+    kept = _Kept()
+    without = wiring.Container(dataclasses.replace(container.settings, populate_sweep=False))
+    without.__dict__["index_store"] = kept  # the same table, the build kept in memory
+    without.rebuild_index()
+    return kept.saved

@@ -134,6 +134,7 @@ def markdown(doc: dict) -> str:
                 + f". In the scored run, {t1['steady_misses_answered']} of the {t1['steady_misses_reaching_tier1']} "
                 f"steady searches the query cache missed were answered by tier 1 (agreement "
                 f"{_pc(t1['steady_misses_agreement'])}).",
+                *_without_sweep_line(t1, ours.get("tier1_without_sweep")),
                 "- Suggest (GET /suggest on half-typed steady queries, never calls Spotify): "
                 f"p50 {_ms(sug.get('p50_ms'))} ms, "
                 f"p95 {_ms(sug.get('p95_ms'))} ms, {sug.get('answered')} of {sug.get('n')} with suggestions; "
@@ -229,3 +230,18 @@ def notes(doc: dict) -> list[str]:
             "time rather than removing it, so we did not."
         )
     return out
+
+
+def _without_sweep_line(with_sweep: dict, without: dict | None) -> list[str]:
+    """Tier 1 with and without the popularity sweep side by side (POPULATE_SWEEP, docs/compliance.md)."""
+    if not without:
+        return []
+    history = without.get("by_history") or {}
+    return [
+        f"- Tier 1 with / without the popularity sweep (`POPULATE_SWEEP`; the same cold replay with the index "
+        f"populate builds from the popular tier, demand and cached search pages alone): share "
+        f"**{_pc(with_sweep['share'])} / {_pc(without['share'])}**, top-5 agreement "
+        f"**{_pc(with_sweep['top5_agreement'])} / {_pc(without['top5_agreement'])}**; without it: "
+        + ", ".join(f"{k} {v['answered']}/{v['searches']} ({v['agree']})" for k, v in history.items())
+        + "."
+    ]

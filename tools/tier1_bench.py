@@ -123,15 +123,23 @@ def main(argv: list[str] | None = None) -> int:
         def save(self, blob, *, version, built_at, albums):
             self.blob = blob
 
-    built = Built()
-    rebuild_index(_NoPopularTier(), built, sweeps=store, searched=_Searched(searched), clock=lambda: started_at)
-    t = time.perf_counter()
-    index = Tier1Index.loads(built.blob)
-    load_s = time.perf_counter() - t
-    print(f"sweep: {calls} calls, {len(pages)} pages; {len(searched)} cached search pages; {len(index)} albums "
-          f"indexed of {index.catalog_size}; artifact {len(built.blob) / 1e6:.2f} MB, load {load_s * 1000:.0f} ms "
-          f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+    for label, sweeps in (("with the sweep", store), ("without the sweep", None)):
+        built = Built()
+        rebuild_index(_NoPopularTier(), built, sweeps=sweeps, searched=_Searched(searched), clock=lambda: started_at)
+        t = time.perf_counter()
+        index = Tier1Index.loads(built.blob)
+        load_s = time.perf_counter() - t
+        print(
+            f"{label}: sweep {calls if sweeps else 0} calls, {len(pages) if sweeps else 0} pages; {len(searched)} "
+            f"cached search pages; {len(index)} albums indexed of {index.catalog_size}; artifact "
+            f"{len(built.blob) / 1e6:.2f} MB, load {load_s * 1000:.0f} ms ({time.perf_counter() - started:.1f} s)"
+        )
+        _agreement(index, catalog, today, workload, searched, args.limit)
+    return 0
 
+
+def _agreement(index: Tier1Index, catalog, today: dt.date, workload: Workload, searched: dict, limit: int) -> None:
+    """Print the share of distinct steady searches the index answers and their top-5 agreement."""
     queries: dict[str, str] = {}
     for r in workload.phase("steady"):
         if r.kind == "search":
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     for q, variant in queries.items():
         for key in (variant, "asked in the warm-up" if q in searched else "never asked before"):
             asked[key] += 1
-        page = index.answer(q, limit=args.limit, offset=0)
+        page = index.answer(q, limit=limit, offset=0)
         if page is None:
             continue
         _, reference, _ = catalog.index.search(parse_query(q), today, 0, 5, "US")
@@ -148,10 +156,9 @@ def main(argv: list[str] | None = None) -> int:
             answered[key] += 1
             agreed[key] += [a.id for a in page.items[:5]] == [a.id for a in reference]
     n, a, g = (sum(c[v] for v in set(queries.values())) for c in (asked, answered, agreed))
-    print(f"{n} distinct searches: {a} answered by tier 1 = {a / n:.1%}; top-5 agreement {g / max(a, 1):.1%}")
+    print(f"  {n} distinct searches: {a} answered by tier 1 = {a / n:.1%}; top-5 agreement {g / max(a, 1):.1%}")
     for v in sorted(asked):
-        print(f"  {v:20s} {answered[v]:4d}/{asked[v]:4d} answered, {agreed[v]} agreeing")
-    return 0
+        print(f"    {v:20s} {answered[v]:4d}/{asked[v]:4d} answered, {agreed[v]} agreeing")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ def test_smoke_run(catalog, tmp_path):
     assert figs["ours"]["steady"]["dynamo_per_hit_max"] in (None, 0, 1)
     assert figs["ours"]["populate"]["albums_cached"] > 0
     assert figs["ours"]["suggest"]["n"] == 5
+    # tier 1 is measured twice on the same replay: with and without the popularity sweep
+    assert figs["ours"]["tier1"]["cold_searches"] == figs["ours"]["tier1_without_sweep"]["cold_searches"] > 0
     gs = goals("development", figs, {})
     assert all(goal_line(g).startswith(("PASS", "FAIL")) for g in gs)
 
@@ -68,7 +70,7 @@ def test_smoke_run(catalog, tmp_path):
            "search_limit": 10, "latency_ms": 0, "populate_note": "stand-in", "modes": {"development": figs},
            "static": {}, "goals": gs}  # fmt: skip
     text = markdown(doc)
-    assert "| ours |" in text and "## Goals" in text
+    assert "| ours |" in text and "## Goals" in text and "with / without the popularity sweep" in text
     json.dumps(doc, default=str)
     plot(results, tmp_path / "plot.png", workload.describe()["warmup"])
     assert (tmp_path / "plot.png").stat().st_size > 1000

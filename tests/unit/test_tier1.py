@@ -247,3 +247,36 @@ def test_expired_popular_albums_are_left_out():
 
     pointer = rebuild_index(Src(), store, clock=clock)
     assert pointer.albums == 0
+
+
+class SearchedPages:
+    def __init__(self, pages):
+        self.pages = pages
+
+    def searched_pages(self):
+        return self.pages
+
+
+def test_without_the_sweep_only_searched_queries_whose_matches_spotify_returned_are_answered():
+    """POPULATE_SWEEP off: the index learns order from cached search pages alone (docs/compliance.md)."""
+    golds = [summary(i, "Gold", f"Band {i}", year=str(1990 + 10 * i)) for i in range(3)]
+    golden = summary(9, "Golden", "X")
+    clock = FakeClock()
+    spotify = SearchPage(items=[golds[2], golds[0], golds[1], golden], total=4)  # Spotify's answer to "GOLD"
+
+    def holder(popular=()):
+        store = MemoryIndexStore()
+        searched = SearchedPages([("gold", spotify), ("golden", SearchPage(items=[golden], total=1))])
+        rebuild_index(ListSource(list(popular), clock), store, searched=searched, clock=clock)
+        return Tier1Holder(store, clock=clock)
+
+    index = holder()
+    assert [a.id for a in index.answer("GÖLD", limit=5, offset=0).items] == [golds[2].id, golds[0].id,
+                                                                            golds[1].id, golden.id]  # fmt: skip
+    assert [a.id for a in index.answer("golden", limit=5, offset=0).items] == [golden.id]
+    assert index.answer("gol", limit=5, offset=0) is None  # never searched: its matches are unknown
+    assert index.answer("band", limit=5, offset=0) is None
+    # an album the index holds that Spotify's cached answer did not: it might rank anywhere
+    assert holder([make_album("G" * 22, name="Pure Gold")]).answer("gold", limit=5, offset=0) is None
+    assert holder([make_album("G" * 22, name="Pure Gold")]).answer("gold", limit=3, offset=0) is not None
+    assert {s.name for s in index.suggest("gol", limit=5)} >= {"Gold", "Golden"}  # typeahead still works

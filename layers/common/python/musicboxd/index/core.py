@@ -23,7 +23,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from musicboxd.index.ranks import Rank, ordered
+from musicboxd.index.ranks import Rank, ordered, span
 from musicboxd.index.text import index_tokens, query_terms, words
 from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 
@@ -44,7 +44,10 @@ PARTIAL = 0  # some words only match as prefixes
 CONFIDENCE_RULE = """\
 /search is answered from the index (source "popular") only when all of these hold:
 1. offset == 0, the folded query has at least 2 characters and matches at least one album;
-2. the index was built with a popularity sweep (Spotify's own order, musicboxd.index.ranks);
+2. the index was built with a popularity sweep (Spotify's own order, musicboxd.index.ranks),
+   or - without one (POPULATE_SWEEP off) - the folded query is one users searched before and
+   each of the index's first k + 1 matches was in Spotify's cached answer to it (without the
+   sweep the index cannot know that an album it does not hold would not match better);
 3. with k = min(limit, 5), wherever two neighbours among the index's first k + 1 matches
    share a match class (so Spotify orders them by popularity), their order is known: read
    from one Spotify list, or one from the top of a list the other is below, or (different
@@ -118,12 +121,13 @@ class Tier1Index:
     artists: list[list[str]] = field(default_factory=list)  # [id, name, folded name]
     catalog_size: int = 0  # albums the popularity sweep counted; 0: built without a sweep
     list_ids: list[str] = field(default_factory=list)  # the sweep's lists, numbered in the "lists" column
+    searched: list[str] = field(default_factory=list)  # without a sweep: folded query of cached page n
 
     # -- building and (de)serialization ------------------------------------------------------
 
     @classmethod
     def build(cls, albums: Iterable[IndexedAlbum], *, version: str, built_at: float, now_year: int,
-              catalog_size: int = 0) -> Tier1Index:  # fmt: skip
+              catalog_size: int = 0, searched: Iterable[str] = ()) -> Tier1Index:  # fmt: skip
         seen: dict[str, tuple[float, IndexedAlbum]] = {}
         for a in albums:
             s = rank_score(a, now_year=now_year)
@@ -131,7 +135,8 @@ class Tier1Index:
             if prev is None or s > prev[0]:
                 seen[a.summary.id] = (s, a)
         ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))
-        idx = cls(version=version, built_at=built_at, catalog_size=catalog_size)
+        idx = cls(version=version, built_at=built_at, catalog_size=catalog_size,
+                  searched=[words(q) for q in searched])  # fmt: skip
         c = idx.cols
         artist_pos: dict[tuple[str, str], int] = {}
         list_no: dict[str, int] = {}
@@ -178,7 +183,8 @@ class Tier1Index:
 
     def dumps(self) -> bytes:
         doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
-               "catalog_size": self.catalog_size, "list_ids": self.list_ids, "cols": self.cols}  # fmt: skip
+               "catalog_size": self.catalog_size, "list_ids": self.list_ids, "searched": self.searched,
+               "cols": self.cols}  # fmt: skip
         return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
 
     @classmethod
@@ -192,7 +198,8 @@ class Tier1Index:
             if doc.get("format") != FORMAT:
                 raise ValueError(f"unsupported index format {doc.get('format')!r}")
             idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
-                      catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []))  # fmt: skip
+                      catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []),
+                      searched=doc.get("searched", []))  # fmt: skip
             idx._prepare()
         finally:
             if enabled:
@@ -244,6 +251,8 @@ class Tier1Index:
         # Spotify's order inside a match class is popularity: our estimate, unknown ones last
         fallback = float(self.catalog_size or n)
         self.pop_key = [fallback if e is None else e for e in c["est"]]
+        self.swept = any(span(list_id)[0] != "s" for list_id in self.list_ids)
+        self.searched_page = {q: n for n, q in enumerate(self.searched)}
 
     def rank(self, i: int) -> Rank:
         """What the sweep knows about album ``i`` (built on demand: only answers need it)."""
@@ -346,10 +355,22 @@ class Tier1Index:
         if len(q) < 2 or not ranked:
             return None
         head = ranked[: min(limit, 5) + 1]
+        if not self.swept and not self._all_in_cached_answer(q, [i for _, i in head]):
+            return None
         for (c1, i), (c2, j) in zip(head, head[1:], strict=False):
             if c1 == c2 and not ordered(self.rank(i), self.rank(j)):
                 return None
         return SearchPage(items=[self.summary(i) for _, i in ranked[:limit]], total=len(ranked))
+
+    def _all_in_cached_answer(self, q: str, positions: list[int]) -> bool:
+        """Without a sweep: ``q`` was searched and Spotify's answer (cached page n) held every album."""
+        page = self.searched_page.get(q)
+        if page is None:
+            return False
+        prefix = f"s{page}."
+        ids, lists = self.list_ids, self.cols["lists"]
+        return all(any(ids[flat[j]].startswith(prefix) for j in range(0, len(flat), 2))
+                   for flat in (lists[i] for i in positions))  # fmt: skip
 
     def suggest(self, query: str, *, limit: int) -> list[Suggestion]:
         """Typeahead: every word must match, the last one as a prefix; albums and artists."""

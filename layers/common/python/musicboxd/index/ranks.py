@@ -23,6 +23,7 @@ below it), or estimates far enough apart for their errors (:data:`Z`). The index
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ def from_pages(pages: Iterable[SweepPage]) -> Sweep:
         year = years[album_id]
         if year is not None and any(span(k)[0] != "s" for k, _ in memberships):
             seen_per_year[year] = seen_per_year.get(year, 0) + 1
+    if not year_totals:  # no sweep: only runs of cached search pages say anything about popularity
+        return _from_search_runs(lists, summaries, member, years)
     sweep = Sweep({}, summaries, size, year_totals, seen_per_year)
     estimates = {}
     for album_id, memberships in member.items():
@@ -123,6 +126,48 @@ def from_pages(pages: Iterable[SweepPage]) -> Sweep:
     for album_id, memberships in member.items():
         est, err = estimates[album_id]
         sweep.ranks[album_id] = Rank(years[album_id], est, err, tuple(sorted(memberships)))
+    return sweep
+
+
+def _from_search_runs(
+    lists: dict[str, dict[int, AlbumSummary]],
+    summaries: dict[str, AlbumSummary],
+    member: dict[str, list[tuple[str, int]]],
+    years: dict[str, int | None],
+) -> Sweep:
+    """Ranks without a sweep (``POPULATE_SWEEP`` off): one order consistent with every run of
+    equally matching albums in the cached search pages (a topological order of "a above b" over
+    all runs, most-listed first among the undecided), used as the estimate. Its error is the
+    size of the order, so two albums count as ordered only when one run holds both."""
+    above: dict[str, set[str]] = {album_id: set() for album_id in member}
+    below: dict[str, set[str]] = {album_id: set() for album_id in member}
+    for positions in lists.values():
+        ids = [positions[p].id for p in range(_contiguous(positions))]
+        for upper, lower in zip(ids, ids[1:], strict=False):
+            if upper != lower:
+                below[upper].add(lower)
+                above[lower].add(upper)
+    order: list[str] = []
+    waiting = {album_id: len(uppers) for album_id, uppers in above.items()}
+    ready = [(-len(member[a]), a) for a, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    while waiting:
+        if not ready:  # a cycle (Spotify's popularity moved between two searches): break it
+            stuck = min(waiting, key=lambda a: (waiting[a], -len(member[a]), a))
+            ready = [(-len(member[stuck]), stuck)]
+        _, album_id = heapq.heappop(ready)
+        if waiting.pop(album_id, None) is None:
+            continue
+        order.append(album_id)
+        for lower in below[album_id]:
+            if lower in waiting:
+                waiting[lower] -= 1
+                if waiting[lower] == 0:
+                    heapq.heappush(ready, (-len(member[lower]), lower))
+    size = len(order)
+    sweep = Sweep({}, summaries, size, {}, {})
+    for position, album_id in enumerate(order):
+        sweep.ranks[album_id] = Rank(years[album_id], float(position), float(size), tuple(sorted(member[album_id])))
     return sweep
 
 
