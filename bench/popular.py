@@ -62,12 +62,10 @@ def index_without_sweep(container) -> dict:
     """The index the same populate run would have built with ``POPULATE_SWEEP`` off: the popular
     tier, demand and the cached search pages, no sweep pages (the sweep's own calls aside, the other
     sources are the same)."""
-    import dataclasses
-
     from musicboxd import wiring
 
     kept = _Kept()
-    without = wiring.Container(dataclasses.replace(container.settings, populate_sweep=False))
+    without = wiring.Container(container.settings)
     without.__dict__["index_store"] = kept  # the same table, the build kept in memory
-    without.rebuild_index()
+    without.rebuild_index(with_sweep=False)
     return kept.saved

@@ -65,6 +65,7 @@ class MusicboxdStack(Stack):
             "SPOTIFY_MODE": stage.spotify_mode,
             "SPOTIFY_MARKET": stage.spotify_market,
             "CORS_ALLOW_ORIGIN": stage.web_origin,
+            "POPULATE_SWEEP": "true" if stage.popularity_sweep else "false",  # the stage's choice (stages.py)
             **self.parameters.environment(),
         }
         self.functions = Functions(self, "Functions", stage=stage, environment=environment)
@@ -91,6 +92,9 @@ class MusicboxdStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "TableName", value=self.table.table.table_name)
+        if self.api.usage_plan is not None:
+            CfnOutput(self, "WebAppApiKeyId", value=self.api.api_key.key_id,
+                      description="aws apigateway get-api-key --include-value --api-key <id>")  # fmt: skip
         for name, fn in self.functions.functions.items():
             CfnOutput(self, f"{name.title()}FunctionName", value=fn.function_name)
         CfnOutput(self, "SpotifyClientIdParameter", value=self.parameters.client_id_name)

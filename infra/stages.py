@@ -1,4 +1,17 @@
-"""Stages (``-c stage=dev|staging|prod``) and the context that tunes them."""
+"""Stages (``-c stage=dev|staging|prod``) and the context that tunes them.
+
+Two settings answer Spotify's Developer Terms (docs/compliance.md) and are off in every stage
+until the operator chooses them:
+
+* ``popularity_sweep`` (context ``popularity_sweep``, function env ``POPULATE_SWEEP``): populate
+  reads Spotify's year-filtered search lists page by page to learn its popularity order for the
+  tier-1 index - about 1,948 Spotify calls per run in Development Mode against the emulator,
+  ~7,800 for a real catalog - and keeps estimated ranks of tens of thousands of albums (never
+  served, expiring with the index). Without it tier 1 learns order from cached searches only.
+* ``require_api_key`` (context ``require_api_key``): catalog routes answer only callers that
+  present an API key of the stage's usage plan (the Musicboxd apps), so the service is not a
+  standalone metadata API; the usage plan's per-key throttle adds to the stage's limits.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +41,8 @@ class StageConfig:
     alert_email: str = ""
     api_cloudwatch_role: bool = False
     reserved_concurrency: bool = True
+    popularity_sweep: bool = False  # Spotify's terms: the operator's explicit choice (module docstring)
+    require_api_key: bool = False  # catalog routes need an API key of the usage plan (prod: documented on)
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 
@@ -86,7 +101,7 @@ DEFAULTS: dict[str, StageConfig] = {
 
 # Env vars infra owns (derived from resources) or that must never be plain env (secrets/endpoints).
 RESERVED_ENV = re.compile(
-    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME"
+    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME|POPULATE_SWEEP"
     r"|.*_ENDPOINT_URL|AWS_.*|LAMBDA_.*|_.*)$"
 )
 
@@ -127,7 +142,7 @@ def from_context(node: Node) -> StageConfig:
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):
         overrides["alert_email"] = str(email).strip()
-    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency"):
+    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency", "popularity_sweep", "require_api_key"):
         raw = node.try_get_context(key)
         if raw is not None and raw != "":
             field = "schedules_enabled" if key == "schedules" else key

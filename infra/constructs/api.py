@@ -25,6 +25,9 @@ QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
     "/stats": {"hours": False},
 }
 
+# Routes that answer with Spotify metadata or cover art; require_api_key guards exactly these.
+CATALOG_PATHS = frozenset({"/search", "/suggest", "/albums/{id}"})
+
 CORS_HEADERS = ["Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Api-Key"]
 EXPOSE_HEADERS = ["X-Cache", "Retry-After"]
 
@@ -35,6 +38,8 @@ GATEWAY_ERRORS = (
     (apigw.ResponseType.THROTTLED, "429", "throttled", None),
     (apigw.ResponseType.QUOTA_EXCEEDED, "429", "quota_exceeded", None),
     (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
+    # require_api_key: a call without a valid key of the usage plan (docs/compliance.md)
+    (apigw.ResponseType.INVALID_API_KEY, "403", "forbidden", "an API key of a Musicboxd app is required"),
     # API Gateway's answer to an unknown path or method (the local emulation's 404/405), and to
     # an unsigned call of an AWS_IAM route: "Missing Authentication Token" would mislead.
     (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route"),
@@ -130,6 +135,9 @@ class RestApi(Construct):
                 },
             )
         self.methods: dict[tuple[str, str], apigw.Method] = {}
+        # Spotify's terms: metadata and cover art are not offered as a standalone service. With
+        # require_api_key, catalog routes answer only callers holding a key of the usage plan.
+        self.usage_plan = self._usage_plan(stage) if stage.require_api_key else None
         integrations: dict[str, apigw.LambdaIntegration] = {}
         for route in routes:
             if route.function not in integrations:
@@ -148,6 +156,7 @@ class RestApi(Construct):
                 authorization_type=(apigw.AuthorizationType.IAM if route.iam_auth else apigw.AuthorizationType.NONE),
                 request_parameters=params or None,
                 request_validator=self.validator if params else None,
+                api_key_required=self.usage_plan is not None and route.path in CATALOG_PATHS,
             )
             self.methods[(route.method, route.path)] = method
             if route.iam_auth:
@@ -162,7 +171,8 @@ class RestApi(Construct):
                         method,
                         rule,
                         "Public read-only catalog route (search/album pages/health/docs) served to "
-                        "anonymous web visitors; abuse is bounded by stage throttling.",
+                        "anonymous web visitors; abuse is bounded by stage throttling, and with "
+                        "require_api_key catalog routes need a Musicboxd app's API key (usage plan).",
                     )
         acknowledge(
             self.api.deployment_stage,
@@ -170,6 +180,23 @@ class RestApi(Construct):
             "No WAF web ACL: a public read-only API answered from cache; stage throttling and the "
             "shared Spotify rate budget bound cost and upstream load. Revisit if abused.",
         )
+
+    def _usage_plan(self, stage: StageConfig) -> apigw.UsagePlan:
+        """One usage plan for the stage with one key for the Musicboxd apps; its throttle is per key."""
+        plan = self.api.add_usage_plan(
+            "Clients",
+            name=f"{stage.prefix}-clients",
+            description="Musicboxd apps: the catalog is not a standalone metadata service (Spotify terms)",
+            throttle=apigw.ThrottleSettings(rate_limit=stage.throttle_rate, burst_limit=stage.throttle_burst),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+        )
+        self.api_key = self.api.add_api_key(
+            "WebAppKey",
+            api_key_name=f"{stage.prefix}-web-app",
+            description="Presented by the Musicboxd web app (X-Api-Key); rotate by adding a second key",
+        )
+        plan.add_api_key(self.api_key)
+        return plan
 
     @property
     def url(self) -> str:

@@ -141,6 +141,9 @@ class LocalStack:
         # the emulator's own rate limit is off unless asked for: let the start-up populate (its
         # ~1,950-call sweep) take ~1.5 min instead of the ~13 min Spotify's real window would need
         self._setdefault("SPOTIFY_RATE_LIMIT", "1500")
+        # The popularity sweep is off unless chosen (docs/compliance.md); against the emulator's
+        # catalog make run chooses it, so the local tier-1 index is the full one.
+        self._setdefault("POPULATE_SWEEP", "true")
 
     @staticmethod
     def _reset_process_state() -> None:

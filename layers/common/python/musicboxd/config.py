@@ -119,6 +119,8 @@ class Settings:
     # -- tier-1 index
     index_recheck_seconds: int = setting("INDEX_RECHECK_SECONDS", 300, minimum=0)  # look for a newer index
     tier1_search: bool = setting("TIER1_SEARCH", True)  # answer confident /search queries from the index
+    # Spotify's terms: no databases of Spotify Content beyond what is needed (docs/compliance.md)
+    index_max_albums: int = setting("INDEX_MAX_ALBUMS", 50_000, minimum=10_000, maximum=50_000)
 
     # -- populate (weekly) and cleanup (daily)
     populate_call_budget: int = setting("POPULATE_CALL_BUDGET", 2500, minimum=0)  # a dev-mode sweep: ~1,900
@@ -129,7 +131,9 @@ class Settings:
     populate_period_seconds: int = setting("POPULATE_PERIOD_SECONDS", 7 * DAY, minimum=0)  # fresher: skipped
     populate_max_per_source: int = setting("POPULATE_MAX_PER_SOURCE", 200, minimum=0)
     populate_top_queries: int = setting("POPULATE_TOP_QUERIES", 20, minimum=0)  # demand: queries searched again
-    populate_sweep: bool = setting("POPULATE_SWEEP", True)  # Spotify's popularity order, year by year
+    # Off unless a stage opts in (infra/stages.py, context popularity_sweep): ~1,948 calls per run in
+    # Development Mode against the emulator, ~7,800 for a real catalog (docs/compliance.md).
+    populate_sweep: bool = setting("POPULATE_SWEEP", False)  # Spotify's popularity order, year by year
     populate_sweep_from_year: int = setting("POPULATE_SWEEP_FROM_YEAR", 1950, minimum=1900, maximum=2100)
     cleanup_call_budget: int = setting("CLEANUP_CALL_BUDGET", 50, minimum=0)  # refresh-ahead calls per run
 

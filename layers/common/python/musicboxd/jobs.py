@@ -127,7 +127,7 @@ def run_populate(
     finally:
         c.usage.flush()
     if report.status == "done" or report.albums_cached:  # a stopped sweep waits for its run to finish
-        rebuild_tier1(c, log)
+        rebuild_tier1(c, log, with_sweep=options.sweep)
     c.telemetry.count(m.POPULATE_ALBUMS_CACHED, report.albums_cached)
     c.telemetry.count(m.POPULATE_CALLS, report.calls)
     c.telemetry.count(m.POPULATE_ALBUMS_PER_CALL, report.albums_per_call)
@@ -154,10 +154,10 @@ class AlbumDemand:
         return {k.removeprefix(DEMAND_ALBUM): float(v) for k, v in counts.items() if k.startswith(DEMAND_ALBUM)}
 
 
-def rebuild_tier1(c: Container, log: Log | None = None) -> None:
+def rebuild_tier1(c: Container, log: Log | None = None, *, with_sweep: bool | None = None) -> None:
     """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises."""
     try:
-        pointer = c.rebuild_index()
+        pointer = c.rebuild_index(with_sweep=with_sweep)
         if log is not None:
             log("tier-1 index rebuilt", {"pointer": str(pointer)})
     except Exception as exc:  # the popular tier is written; the index can be rebuilt later

@@ -276,19 +276,20 @@ class Container:
 
         return Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
 
-    def rebuild_index(self):
+    def rebuild_index(self, *, with_sweep: bool | None = None):
         """Rebuild the tier-1 index, ranked by demand (end of populate, ``python -m tools.build_index``).
 
-        Sweep pages are used only while ``POPULATE_SWEEP`` is on: turning it off takes effect at the
-        next build, and the pages left expire and are deleted by cleanup (docs/compliance.md)."""
+        Sweep pages are used only when the sweep is chosen (``with_sweep``, default ``POPULATE_SWEEP``):
+        turning it off takes effect at the next build, and the pages left expire and are deleted by
+        cleanup (docs/compliance.md)."""
         from musicboxd.adapters.index_store import DynamoSearchedPages
         from musicboxd.jobs import AlbumDemand
         from musicboxd.services.tier1 import rebuild_index
 
         return rebuild_index(
             self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store),
-            sweeps=self.sweep_store if self.settings.populate_sweep else None,
-            searched=DynamoSearchedPages(self.model),
+            sweeps=self.sweep_store if (self.settings.populate_sweep if with_sweep is None else with_sweep) else None,
+            searched=DynamoSearchedPages(self.model), max_albums=self.settings.index_max_albums,
         )  # fmt: skip
 
     @cached_property

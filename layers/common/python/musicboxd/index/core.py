@@ -127,14 +127,15 @@ class Tier1Index:
 
     @classmethod
     def build(cls, albums: Iterable[IndexedAlbum], *, version: str, built_at: float, now_year: int,
-              catalog_size: int = 0, searched: Iterable[str] = ()) -> Tier1Index:  # fmt: skip
+              catalog_size: int = 0, searched: Iterable[str] = (),
+              max_albums: int | None = None) -> Tier1Index:  # fmt: skip
         seen: dict[str, tuple[float, IndexedAlbum]] = {}
         for a in albums:
             s = rank_score(a, now_year=now_year)
             prev = seen.get(a.summary.id)
             if prev is None or s > prev[0]:
                 seen[a.summary.id] = (s, a)
-        ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))
+        ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))[:max_albums]
         idx = cls(version=version, built_at=built_at, catalog_size=catalog_size,
                   searched=[words(q) for q in searched])  # fmt: skip
         c = idx.cols

@@ -47,9 +47,13 @@ def rebuild_index(
     sweeps: SweepStore | None = None,
     searched: SearchedPages | None = None,
     clock: Callable[[], float] = time.time,
+    max_albums: int = 50_000,
 ) -> IndexPointer:
     """Build the index and make it current: the popularity sweep, the fresh popular tier, and the
-    albums of cached search pages, whose order teaches us popularity among equal matches."""
+    albums of cached search pages, whose order teaches us popularity among equal matches.
+
+    At most ``max_albums`` albums (``INDEX_MAX_ALBUMS``), the best ranked: Spotify's terms allow no
+    database of its content beyond what the service needs (docs/compliance.md)."""
     now = clock()
     counts = demand.demand() if demand is not None else {}
     sweep_pages = list(sweeps.pages()) if sweeps is not None else []
@@ -61,7 +65,7 @@ def rebuild_index(
         sweep = ranks.from_pages(sweep_pages + _equal_match_runs(pages, shortest=2 if sweep_pages else 1))
     # without a sweep, the index answers /search only for queries users asked (CONFIDENCE_RULE 2)
     asked = [] if sweep_pages else [query for query, _ in pages]
-    index = _build(list(sweep.summaries.values()), popular, sweep, counts, now, asked)
+    index = _build(list(sweep.summaries.values()), popular, sweep, counts, now, asked, max_albums)
     body = index.dumps()
     version = f"{int(now)}-{hashlib.sha256(body).hexdigest()[:8]}"
     index.version = version
@@ -69,7 +73,8 @@ def rebuild_index(
     return store.save(blob, version=version, built_at=now, albums=len(index))
 
 
-def _build(summaries, popular, sweep: ranks.Sweep, counts, now: float, asked: list[str]) -> Tier1Index:
+def _build(summaries, popular, sweep: ranks.Sweep, counts, now: float, asked: list[str],
+           max_albums: int) -> Tier1Index:  # fmt: skip
     albums: dict[str, IndexedAlbum] = {}
     for c in popular:
         summary = c.album.summary()
@@ -85,7 +90,7 @@ def _build(summaries, popular, sweep: ranks.Sweep, counts, now: float, asked: li
             )  # fmt: skip
     now_year = dt.datetime.fromtimestamp(now, dt.UTC).year
     return Tier1Index.build(albums.values(), version="", built_at=now, now_year=now_year,
-                            catalog_size=sweep.catalog_size, searched=asked)  # fmt: skip
+                            catalog_size=sweep.catalog_size, searched=asked, max_albums=max_albums)  # fmt: skip
 
 
 def _equal_match_runs(pages, *, shortest: int = 2) -> list[SweepPage]:

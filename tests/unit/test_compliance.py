@@ -1,0 +1,62 @@
+"""Spotify's Developer Terms, the parts that are pure logic (docs/compliance.md names each test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicboxd.config import Settings
+from musicboxd.index.core import Tier1Index
+from musicboxd.models import AlbumSummary, ArtistRef
+from musicboxd.ports import CachedAlbum, IndexPointer, SweepPage
+from musicboxd.services.tier1 import rebuild_index
+from tests.fakes import FakeClock
+
+
+def test_the_popularity_sweep_is_off_unless_chosen():
+    assert Settings().populate_sweep is False
+    assert Settings.from_env({}).populate_sweep is False
+    assert Settings.from_env({"POPULATE_SWEEP": "true"}).populate_sweep is True
+
+
+@pytest.mark.parametrize("value", ["9999", "50001", "1000000"])
+def test_index_size_bound_stays_within_what_tier_1_needs(value):
+    with pytest.raises(ValueError, match="INDEX_MAX_ALBUMS must be at (least 10000|most 50000)"):
+        Settings.from_env({"INDEX_MAX_ALBUMS": value})
+    assert 10_000 <= Settings().index_max_albums <= 50_000
+
+
+class _Kept:
+    def save(self, blob: bytes, *, version: str, built_at: float, albums: int) -> IndexPointer:
+        self.blob = blob
+        return IndexPointer(version, 1, "", len(blob), built_at, albums)
+
+
+class _NoPopular:
+    def popular_albums(self) -> list[CachedAlbum]:
+        return []
+
+
+class _Sweep:
+    def __init__(self, pages: list[SweepPage]) -> None:
+        self._pages = pages
+
+    def pages(self) -> list[SweepPage]:
+        return self._pages
+
+    def put_page(self, page: SweepPage, *, ttl_seconds: int) -> None:
+        self._pages.append(page)
+
+
+def _album(n: int) -> AlbumSummary:
+    return AlbumSummary(id=f"{n:022d}", name=f"Album {n}", artists=[ArtistRef(id="a", name="Band")],
+                        artist_name="Band", release_date="2001")  # fmt: skip
+
+
+def test_the_index_keeps_at_most_index_max_albums_the_best_ranked():
+    albums = [_album(n) for n in range(30)]  # Spotify's popularity order for 2001
+    pages = [SweepPage("y2001", offset, 30, tuple(albums[offset : offset + 10])) for offset in (0, 10, 20)]
+    kept = _Kept()
+    pointer = rebuild_index(_NoPopular(), kept, sweeps=_Sweep(pages), clock=FakeClock(), max_albums=12)
+    index = Tier1Index.loads(kept.blob)
+    assert pointer.albums == len(index) == 12
+    assert set(index.cols["id"]) == {a.id for a in albums[:12]}  # the most popular twelve
