@@ -8,13 +8,15 @@ from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED
 from musicboxd.services.tier1 import Tier1Holder, rebuild_index
 from tests.fakes import FakeClock, make_album
 
+INDEX_TTL = 7 * 86_400
+
 
 @pytest.fixture
 def world(table_settings):
     clock = FakeClock()
     model = make_model(table_settings)
     cache = DynamoCache(model, clock=clock)
-    store = DynamoIndexStore(model, clock=clock, chunk_bytes=200)  # tiny chunks: several per version
+    store = DynamoIndexStore(model, clock=clock, chunk_bytes=200, ttl_seconds=INDEX_TTL)  # tiny chunks
     return clock, model, cache, store, DynamoPopularAlbums(model, clock=clock)
 
 
@@ -52,7 +54,8 @@ def test_new_version_replaces_the_pointer_and_old_chunks_expire(world):
     assert second.version != first.version
     old = list(model.query(f"INDEX#{first.version}"))
     assert old and all(item.expires_at == int(clock()) + 86_400 for item in old)
-    assert all(item.expires_at is None for item in model.query(f"INDEX#{second.version}"))
+    live = list(model.query(f"INDEX#{second.version}")) + [model.get("INDEX#current", "P")]
+    assert all(item.expires_at == int(clock()) + INDEX_TTL for item in live)  # renewed by every build
 
     assert holder.suggest("vesp", limit=5) == []  # still the first version
     clock.advance(300)
@@ -107,3 +110,14 @@ def test_searched_pages_are_the_fresh_first_pages_of_cached_searches(world):
     got = list(DynamoSearchedPages(model, clock=clock).searched_pages())
     assert got == [("homogenic", page)]
     assert list(DynamoSearchedPages(model, clock=clock, max_pages=0).searched_pages()) == []
+
+
+def test_an_index_no_build_renews_expires(world):
+    """Nothing is kept indefinitely: the live index too stops answering once expired (docs/compliance.md)."""
+    clock, model, cache, store, source = world
+    cache.put_album(make_album(), tier=TIER_POPULAR, ttl_seconds=10 * INDEX_TTL)
+    rebuild_index(source, store, clock=clock)
+    assert store.current() is not None
+    clock.advance(INDEX_TTL)
+    assert store.current() is None
+    assert Tier1Holder(store, clock=clock).suggest("homo", limit=5) == []

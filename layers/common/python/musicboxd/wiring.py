@@ -255,7 +255,8 @@ class Container:
     def index_store(self):
         from musicboxd.adapters.index_store import DynamoIndexStore
 
-        return DynamoIndexStore(self.model)
+        # a live index expires three populate periods after its build, like the sweep pages
+        return DynamoIndexStore(self.model, ttl_seconds=3 * self.settings.populate_period_seconds)
 
     @cached_property
     def sweep_store(self):

@@ -6,7 +6,7 @@ comes back in one BatchGetItem round trip (<= 100 keys, 16 MB), which is as fast
 from Lambda; and the pointer flip is an ordinary conditional-free put on the same table.
 DynamoDB's 400 KB item limit is the only constraint, hence the chunks.
 
-Layout (kind ``INDEX``; the GSI is sparse for items without ``expires_at``):
+Layout (kind ``INDEX``, every item with ``expires_at``):
 
 ==========================  ==========  ==============================================
 pk                          sk          payload
@@ -22,7 +22,9 @@ Sweep pages (kind ``SWEEP``, written by populate, read back when the index is bu
 
 A build writes every chunk first, then the pointer, so a reader never sees a half-written
 version; the previous version's chunks then get ``expires_at`` = now + 1 day (readers that
-fetched the old pointer a moment ago can still load it; TTL reaps them later).
+fetched the old pointer a moment ago can still load it; cleanup deletes them later). The live
+version expires ``ttl_seconds`` after its build (three populate periods when wired): an index
+no populate run renews stops answering and is deleted, like every item of Spotify Content.
 """
 
 from __future__ import annotations
@@ -56,10 +58,13 @@ def _chunk_sk(n: int) -> str:
 class DynamoIndexStore:
     """IndexStore over the cache table. DynamoDB failures become CacheUnavailable."""
 
-    def __init__(self, model: type[Model], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES):
+    def __init__(
+        self, model: type[Model], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES, ttl_seconds: int = 21 * 86_400
+    ):
         self.model = model
         self._clock = clock
         self._chunk = chunk_bytes
+        self._ttl = ttl_seconds
 
     def current(self) -> IndexPointer | None:
         try:
@@ -68,6 +73,8 @@ class DynamoIndexStore:
             return None
         except PynamoDBException as exc:
             raise CacheUnavailable(str(exc)) from exc
+        if item.expires_at is not None and item.expires_at <= self._clock():
+            return None  # expired, not yet deleted: TTL and cleanup are lazy
         return IndexPointer(**json.loads(item.data))
 
     def load(self, pointer: IndexPointer) -> bytes:
@@ -93,12 +100,14 @@ class DynamoIndexStore:
         )  # fmt: skip
         m = self.model
         now = int(self._clock())
+        expires = now + self._ttl
         try:
             previous = self.current()
             with m.batch_write() as batch:
                 for n, part in enumerate(chunks):
-                    batch.save(m(f"INDEX#{version}", _chunk_sk(n), kind=KIND_INDEX, fetched_at=now, data=part))
-            m(POINTER_PK, POINTER_SK, kind=KIND_INDEX, fetched_at=now,
+                    batch.save(m(f"INDEX#{version}", _chunk_sk(n), kind=KIND_INDEX, fetched_at=now,
+                                 expires_at=expires, data=part))  # fmt: skip
+            m(POINTER_PK, POINTER_SK, kind=KIND_INDEX, fetched_at=now, expires_at=expires,
               data=json.dumps(pointer.__dict__).encode()).save()  # fmt: skip
             if previous is not None and previous.version != version:
                 for n in range(previous.chunks):  # a handful of small updates, once per build

@@ -4,12 +4,14 @@
 pk                     sk             what
 =====================  =============  ==============================================
 ``STATS#<yyyy-mm-ddThh>``  ``H``      hourly usage counters (atomic ADDs), TTL'd
-``DEMAND#<yyyy-mm-dd>``    ``A#<id>`` / ``Q#<query>``: ``hits`` (atomic ADD), TTL'd
-``JOB#<name>``             ``C``      a job's checkpoint (zlib JSON), TTL'd
+``DEMAND#<yyyy-mm-dd>``    ``A#<id>`` / ``Q#<query>``: ``hits`` (atomic ADD), kind DEMAND
+``JOB#<name>``             ``C``      a job's checkpoint (zlib JSON), kind JOB
 =====================  =============  ==============================================
 
-None of these carry ``kind``, so they stay out of the ``by_kind_expiry`` GSI (no GSI
-write cost on the hot path); DynamoDB's TTL reaps them.
+``STATS#`` items hold only our own counters, no Spotify Content: they carry no ``kind``, stay
+out of the ``by_kind_expiry`` GSI (no GSI write on the hot path) and DynamoDB's TTL reaps them.
+Demand counters (album ids, queries) and checkpoints (candidate album ids) are Spotify-derived:
+they carry a ``kind``, so cleanup deletes them once expired (docs/compliance.md).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album
 
 BATCH_GET = 100
+KIND_DEMAND = "DEMAND"
+KIND_JOB = "JOB"
 
 
 def _num(value: float) -> str:
@@ -121,9 +125,13 @@ class DynamoUsage(_Client):
             self.client.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": key[:1000]}},
-                UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD hits :n",
+                UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl), kind = :kind ADD hits :n",
                 ExpressionAttributeNames={"#ttl": "expires_at"},
-                ExpressionAttributeValues={":ttl": {"N": expires}, ":n": {"N": str(int(n))}},
+                ExpressionAttributeValues={
+                    ":ttl": {"N": expires},
+                    ":n": {"N": str(int(n))},
+                    ":kind": {"S": KIND_DEMAND},
+                },
             )
 
     def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]:
@@ -179,7 +187,9 @@ class DynamoCheckpoints:
 
     def save(self, name: str, state: dict[str, Any]) -> None:
         now = self._clock()
-        item = self.model(f"JOB#{name}", "C", fetched_at=int(now), expires_at=int(now + self.ttl), data=_pack(state))
+        item = self.model(
+            f"JOB#{name}", "C", kind=KIND_JOB, fetched_at=int(now), expires_at=int(now + self.ttl), data=_pack(state)
+        )
         try:
             item.save()
         except PynamoDBException as exc:

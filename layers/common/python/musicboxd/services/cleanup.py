@@ -24,12 +24,21 @@ from typing import Any, Protocol
 from musicboxd import telemetry as m
 from musicboxd.errors import CacheUnavailable, Forbidden, NotFound, RateLimited, Unavailable
 from musicboxd.ports import TIER_POPULAR
-from musicboxd.services.populate.orchestrator import CallMeter, CheckpointStore, DemandReader, PopularStore, PopulateCatalog
+from musicboxd.services.populate.orchestrator import (
+    CallMeter,
+    CheckpointStore,
+    DemandReader,
+    PopularStore,
+    PopulateCatalog,
+)
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
 from musicboxd.services.usage import DEMAND_ALBUM, UsageStore, days_between, last_hours, summarize
 
 JOB = "cleanup"
-KINDS = ("ALBUM", "MISSING", "SEARCH", "LOCK")
+# Every item kind with an expiry, reaped in this order (Spotify's terms: expired data is deleted,
+# not only hidden - docs/compliance.md). tests/integration/test_retention.py writes each kind.
+KINDS = ("ALBUM", "MISSING", "SEARCH", "LOCK", "SWEEP", "INDEX", "DEMAND", "JOB")
+CACHE_KINDS = ("ALBUM", "MISSING", "SEARCH", "LOCK")  # counted per tier in the statistics
 DAY = 86_400
 
 
@@ -210,7 +219,7 @@ class CleanupService:
         try:
             items: dict[str, int] = {}
             expired = 0
-            for kind in KINDS:
+            for kind in CACHE_KINDS:
                 counts = self._maint.count_items(kind, now)
                 expired += counts.pop("expired", 0)
                 partial = counts.pop("partial", 0)
