@@ -64,6 +64,7 @@ def test_suggest_answers_from_the_index_only(api):
         "name": "Homogenic",
         "artist_name": "Björk",
         "image_url": None,
+        "spotify_url": None,  # the fake album has no link; Spotify's always do (tests/e2e/test_attribution.py)
     }
     status, _, body = call("/suggest?q=bj%C3%B6&limit=2")
     assert [s["type"] for s in body["suggestions"]] == ["artist", "album"]

@@ -60,3 +60,47 @@ def test_the_index_keeps_at_most_index_max_albums_the_best_ranked():
     index = Tier1Index.loads(kept.blob)
     assert pointer.albums == len(index) == 12
     assert set(index.cols["id"]) == {a.id for a in albums[:12]}  # the most popular twelve
+
+
+# What the sweep and the index derive about Spotify's popularity (musicboxd.index.ranks/core):
+# never served, never exported (Spotify's terms: no derived metrics, docs/compliance.md).
+RANK_FIELDS = {"rank", "ranks", "est", "err", "lists", "list_ids", "score", "catalog_size", "position", "year_totals",
+               "estimate", "popularity_estimate", "sweep"}  # fmt: skip
+
+
+def _keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_rank_data_never_leaves_the_service():
+    """No response (tier-1 answers and suggestions of an index built with a sweep), no schema of
+    the OpenAPI document (/stats included), no metric name or dimension carries rank data."""
+    import json
+
+    from musicboxd import telemetry, wiring
+    from musicboxd.api.routes_meta import openapi_document
+    from tests.unit.test_api_tier1 import FakeContainer
+    from tools.localstack.apigw import Gateway
+
+    fake = FakeContainer()
+    assert fake.tier1.index().catalog_size  # ranks are in the index
+    wiring.set_container(fake)
+    try:
+        bodies = [json.loads(Gateway().invoke("GET", path, {"Host": "localhost"}, b"")[2])
+                  for path in ("/search?q=gold&limit=5", "/suggest?q=gol&limit=10", "/suggest?q=bj")]  # fmt: skip
+    finally:
+        wiring.set_container(None)
+    assert bodies[0]["source"] == "popular" and bodies[1]["suggestions"]
+    for body in bodies:
+        assert not _keys(body) & RANK_FIELDS, body
+    schemas = openapi_document()["components"]["schemas"]
+    assert "StatsResponse" in schemas and "AlbumResponse" in schemas
+    for name, schema in schemas.items():
+        assert not set(schema.get("properties", {})) & RANK_FIELDS, name
+    names = [v for k, v in vars(telemetry).items() if k.isupper() and isinstance(v, str) and k != "NAMESPACE"]
+    assert names and not [n for n in names if any(w in n.lower() for w in ("rank", "popularity", "estimate"))]
+    assert "the only dimension is ``service``" in telemetry.__doc__

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+SPOTIFY_LINK = (
+    "Link back to it on Spotify (Spotify's `external_urls.spotify`), to be shown with it (Spotify's "
+    "attribution duty); null only in a MusicBrainz answer (`source: musicbrainz`), which is not Spotify Content"
+)
+COVER_ART = "Cover art URL exactly as Spotify serves it (Cover Art Archive's for `source: musicbrainz`)"
+
 
 class ArtistRef(BaseModel):
     id: str
     name: str
+    spotify_url: str | None = Field(default=None, description=SPOTIFY_LINK)
 
 
 class AlbumSummary(BaseModel):
@@ -19,8 +26,8 @@ class AlbumSummary(BaseModel):
     release_date_precision: str | None = None
     total_tracks: int = 0
     album_type: str | None = None
-    image_url: str | None = None
-    spotify_url: str | None = None
+    image_url: str | None = Field(default=None, description=COVER_ART)
+    spotify_url: str | None = Field(default=None, description=SPOTIFY_LINK)
     mbid: str | None = Field(default=None, description="MusicBrainz release-group id (source musicbrainz)")
 
 

@@ -98,7 +98,13 @@ def _error_message(response: httpx.Response) -> tuple[str, str | None]:
 
 
 def _artists(raw: list[dict[str, Any]] | None) -> list[ArtistRef]:
-    return [ArtistRef(id=a.get("id") or "", name=a.get("name") or "") for a in raw or [] if a]
+    return [
+        ArtistRef(
+            id=a.get("id") or "", name=a.get("name") or "", spotify_url=(a.get("external_urls") or {}).get("spotify")
+        )
+        for a in raw or []
+        if a
+    ]
 
 
 def _image(images: list[dict[str, Any]] | None) -> str | None:

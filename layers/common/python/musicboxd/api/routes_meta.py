@@ -18,9 +18,10 @@ def openapi_document() -> dict:
     from musicboxd import __version__
     from musicboxd.api.app import TITLE, create_app
     from musicboxd.api.routers import all_routers
+    from musicboxd.api.schemas import ATTRIBUTION
 
     app = create_app(*all_routers())
-    return app.get_openapi_schema(title=TITLE, version=__version__).model_dump(
+    return app.get_openapi_schema(title=TITLE, version=__version__, description=ATTRIBUTION).model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from musicboxd.models import Album, AlbumSummary
+from musicboxd.models import COVER_ART, SPOTIFY_LINK, Album, AlbumSummary
+
+ATTRIBUTION = (
+    "Album and artist metadata and cover art come from Spotify (or, when Spotify is unavailable, "
+    "MusicBrainz and the Cover Art Archive: `source: musicbrainz`). Clients must follow Spotify's "
+    "Developer Terms: show Spotify attribution with the metadata and cover art, link each album and "
+    "artist back to Spotify with its `spotify_url`, show cover art as served (`image_url`, unmodified: "
+    "no cropping, overlays or re-hosting), and not store or resell the content. A MusicBrainz answer has "
+    "no `spotify_url`: attribute it to MusicBrainz instead. This API is for the Musicboxd apps, not a "
+    "standalone metadata service."
+)
 
 
 class SearchResponse(BaseModel):
@@ -21,7 +31,8 @@ class SuggestItem(BaseModel):
     id: str
     name: str
     artist_name: str
-    image_url: str | None = None
+    image_url: str | None = Field(default=None, description=COVER_ART)
+    spotify_url: str | None = Field(default=None, description=SPOTIFY_LINK)
 
 
 class SuggestResponse(BaseModel):

@@ -102,6 +102,7 @@ _COLUMNS = ("id", "name", "artists", "artist_name", "release_date", "release_dat
             "year", "est", "err", "lists")  # fmt: skip
 _IMAGE_PREFIX = "https://i.scdn.co/image/"
 _ALBUM_URL = "https://open.spotify.com/album/"
+_ARTIST_URL = "https://open.spotify.com/artist/"  # Spotify's external_urls.spotify of an artist id
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Suggestion:
     name: str
     artist_name: str
     image_url: str | None
+    spotify_url: str | None  # the link back to Spotify (attribution, docs/compliance.md)
 
 
 @dataclass
@@ -148,7 +150,8 @@ class Tier1Index:
                 pos = artist_pos.get((r.id, r.name))
                 if pos is None:
                     pos = artist_pos[(r.id, r.name)] = len(idx.artists)
-                    idx.artists.append([r.id, r.name, words(r.name)])
+                    link = None if r.spotify_url == _ARTIST_URL + r.id else r.spotify_url or ""
+                    idx.artists.append([r.id, r.name, words(r.name), link])
                 refs.append(pos)
             joined = ", ".join(r.name for r in s.artists)
             image = s.image_url
@@ -219,8 +222,8 @@ class Tier1Index:
         self.title_tok: list[frozenset[str]] = []
         self.artist_tok: list[frozenset[str]] = []
         post: dict[str, list[int]] = {}
-        artist_tokens = [frozenset(index_tokens(w)) for _, _, w in self.artists]
-        # artist id -> [name, folded words, best album position]
+        artist_tokens = [frozenset(index_tokens(row[2])) for row in self.artists]
+        # artist id -> [name, folded words, best album position, row in the artist table]
         self.artist_info: dict[str, list] = {}
         artist_post: dict[str, list[str]] = {}
         c = self.cols
@@ -232,11 +235,11 @@ class Tier1Index:
             each = []
             atoks: frozenset[str] = frozenset()
             for pos in c["artists"][i]:
-                aid, aname, w = self.artists[pos]
+                aid, aname, w = self.artists[pos][:3]
                 each.append(w)
                 atoks = atoks | artist_tokens[pos] if atoks else artist_tokens[pos]
                 if aid not in self.artist_info:
-                    self.artist_info[aid] = [aname, w, i]
+                    self.artist_info[aid] = [aname, w, i, pos]
                     for t in artist_tokens[pos]:
                         artist_post.setdefault(t, []).append(aid)
             self.title_tok.append(tt)
@@ -313,7 +316,14 @@ class Tier1Index:
         return PARTIAL
 
     def artist_refs(self, i: int) -> list[ArtistRef]:
-        return [ArtistRef(id=self.artists[p][0], name=self.artists[p][1]) for p in self.cols["artists"][i]]
+        return [ArtistRef(id=self.artists[p][0], name=self.artists[p][1], spotify_url=self.artist_url(p))
+                for p in self.cols["artists"][i]]  # fmt: skip
+
+    def artist_url(self, p: int) -> str | None:
+        """Artist ``p``'s link back to Spotify: stored when not the usual one (older artifacts: derived)."""
+        row = self.artists[p]
+        link = row[3] if len(row) > 3 else None
+        return _ARTIST_URL + row[0] if link is None else (link or None)
 
     def artist_name(self, i: int) -> str:
         stored = self.cols["artist_name"][i]
@@ -321,7 +331,6 @@ class Tier1Index:
 
     def summary(self, i: int) -> AlbumSummary:
         c = self.cols
-        url = c["spotify_url"][i]
         return AlbumSummary(
             id=c["id"][i],
             name=c["name"][i],
@@ -332,8 +341,12 @@ class Tier1Index:
             total_tracks=c["total_tracks"][i] or 0,
             album_type=c["album_type"][i],
             image_url=self.image[i],
-            spotify_url=_ALBUM_URL + c["id"][i] if url is None else (url or None),
+            spotify_url=self.spotify_url(i),
         )
+
+    def spotify_url(self, i: int) -> str | None:
+        url = self.cols["spotify_url"][i]
+        return _ALBUM_URL + self.cols["id"][i] if url is None else (url or None)
 
     def ranked(self, query: str) -> tuple[str, list[tuple[int, int]]]:
         """(folded query, [(class, position)] of every match, best first)."""
@@ -398,7 +411,7 @@ class Tier1Index:
                 quality(self.title_w[i], self.title_tok[i]),
                 quality(f"{self.artist_w[i]} {self.title_w[i]}", self.title_tok[i] | self.artist_tok[i]) - 1,
             )
-            sug = Suggestion("album", c["id"][i], c["name"][i], self.artist_name(i), self.image[i])
+            sug = Suggestion("album", c["id"][i], c["name"][i], self.artist_name(i), self.image[i], self.spotify_url(i))
             scored.append((qual, 0, i, sug))
         # artists whose own name matches every term
         artist_ids: set[str] | None = None
@@ -416,9 +429,10 @@ class Tier1Index:
             if not artist_ids:
                 break
         for aid in artist_ids or ():
-            name, name_w, best = self.artist_info[aid]
+            name, name_w, best, row = self.artist_info[aid]
             qual = quality(name_w, frozenset(index_tokens(name_w)))
             # an artist ranks with its best album, and just above it on equal quality
-            scored.append((qual, 1, best, Suggestion("artist", aid, name, name, self.image[best])))
+            artist = Suggestion("artist", aid, name, name, self.image[best], self.artist_url(row))
+            scored.append((qual, 1, best, artist))
         scored.sort(key=lambda s: (-s[0], s[2], -s[1]))
         return [s[3] for s in scored[:limit]]
