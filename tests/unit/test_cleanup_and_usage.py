@@ -6,8 +6,8 @@ import math
 
 from musicboxd import telemetry as m
 from musicboxd.errors import CacheUnavailable
+from musicboxd.services.call_counter import CallCounter
 from musicboxd.services.cleanup import CleanupOptions, CleanupService
-from musicboxd.services.populate import CallCounter
 from musicboxd.services.telemetry import CountingTelemetry
 from musicboxd.services.usage import UsageRecorder, days_between, hour_key, last_hours, summarize
 from tests.fakes import FakeClock

@@ -12,8 +12,9 @@ from typing import Any
 
 from musicboxd import deadline
 from musicboxd import telemetry as m
+from musicboxd.services.call_counter import CallCounter
 from musicboxd.services.cleanup import CleanupOptions, CleanupReport, CleanupService
-from musicboxd.services.populate import CallCounter, PopulateOptions, PopulateReport, PopulateService, Progress
+from musicboxd.services.populate import PopulateOptions, PopulateReport, PopulateService, Progress
 from musicboxd.wiring import Container, container
 
 Log = Callable[[str, dict[str, Any]], None]

@@ -19,30 +19,26 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from musicboxd import telemetry as m
 from musicboxd.errors import CacheUnavailable, Forbidden, NotFound, RateLimited, Unavailable
-from musicboxd.ports import TIER_POPULAR
-from musicboxd.services.populate.orchestrator import CallMeter, CheckpointStore, DemandReader, PopularStore, PopulateCatalog
-from musicboxd.services.telemetry import NullTelemetry, Telemetry
+from musicboxd.ports import (
+    TIER_POPULAR,
+    CallMeter,
+    CheckpointStore,
+    DemandReader,
+    Maintenance,
+    PopularStore,
+    PopulateCatalog,
+    Telemetry,
+)
+from musicboxd.services.telemetry import NullTelemetry
 from musicboxd.services.usage import DEMAND_ALBUM, UsageStore, days_between, last_hours, summarize
 
 JOB = "cleanup"
 KINDS = ("ALBUM", "MISSING", "SEARCH", "LOCK")
 DAY = 86_400
-
-
-class Maintenance(Protocol):
-    def expired_page(
-        self, kind: str, now: float, *, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
-
-    def delete_if_expired(self, pk: str, sk: str, now: float) -> bool: ...
-
-    def expiring_albums(self, now: float, until: float, *, limit: int = ...) -> list[tuple[str, str, float]]: ...
-
-    def count_items(self, kind: str, now: float, *, max_pages: int = ...) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
