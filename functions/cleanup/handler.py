@@ -9,7 +9,7 @@ metrics = Metrics(service="cleanup")
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event, context):
-    from musicboxd.jobs import run_cleanup
+    from musicboxd.job_runner import run_cleanup
 
     report = run_cleanup(event, context, log=lambda message, extra: logger.info(message, extra=extra))
     return report.as_dict()

@@ -13,7 +13,7 @@ metrics = Metrics(service="populate")
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event, context):
-    from musicboxd.jobs import run_populate
+    from musicboxd.job_runner import run_populate
 
     report = run_populate(event, context, log=lambda message, extra: logger.info(message, extra=extra))
     return report.as_dict()

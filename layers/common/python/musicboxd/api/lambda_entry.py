@@ -23,9 +23,7 @@ def flush_usage() -> None:
     """Write the buffered usage/demand counters when their interval is due; never raises."""
     from musicboxd.wiring import container
 
-    usage = getattr(container(), "usage", None)  # test containers may have none
-    if usage is not None:
-        usage.maybe_flush()
+    container().usage.maybe_flush()
 
 
 def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 from musicboxd.errors import CacheUnavailable, Forbidden, NotFound, RateLimited, Unavailable
 from musicboxd.ports import (
     TIER_POPULAR,
@@ -33,7 +33,7 @@ from musicboxd.ports import (
     PopulateCatalog,
     Telemetry,
 )
-from musicboxd.services.telemetry import NullTelemetry
+from musicboxd.services.memory_telemetry import NullTelemetry
 from musicboxd.services.usage import DEMAND_ALBUM, UsageStore, days_between, last_hours, summarize
 
 JOB = "cleanup"
