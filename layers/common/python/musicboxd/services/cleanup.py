@@ -112,8 +112,8 @@ class CleanupService:
             self._reap(state, options, now, remaining, report)
             state = {"status": "done", "kind": 0, "start": None, "completed_at": self._clock()}
             self._checkpoints.save(JOB, state)
-            if options.refresh and self._catalog is not None:
-                self._refresh_ahead(options, remaining, report)
+            if options.refresh and self._catalog is not None and self._store is not None:
+                self._refresh_ahead(self._catalog, self._store, options, remaining, report)
         except _Stop as stop:
             report.status, report.reason = "stopped", str(stop)
         finally:
@@ -155,7 +155,14 @@ class CleanupService:
 
     # -- 2. refresh-ahead
 
-    def _refresh_ahead(self, options, remaining, report) -> None:
+    def _refresh_ahead(
+        self,
+        catalog: PopulateCatalog,
+        store: PopularStore,
+        options: CleanupOptions,
+        remaining: Callable[[], float],
+        report: CleanupReport,
+    ) -> None:
         now = self._clock()
         expiring = self._maint.expiring_albums(now, now + options.refresh_window_seconds)
         if not expiring:
@@ -182,7 +189,7 @@ class CleanupService:
                 raise _Stop("deadline")
             ids = [album_id for _, album_id, _ in hot[i : i + chunk]]
             try:
-                albums = self._catalog.get_albums(ids)
+                albums = catalog.get_albums(ids)
             except RateLimited as exc:
                 self._log("refresh-ahead rate limited; stopping", {"retry_after": exc.retry_after})
                 break
@@ -193,7 +200,7 @@ class CleanupService:
                 tier = tiers.get(album.id) or TIER_POPULAR
                 ttl = options.popular_ttl_seconds if tier == TIER_POPULAR else options.album_ttl_seconds
                 try:
-                    self._store.put_popular(album, tier=tier, ttl_seconds=ttl, source="refresh")
+                    store.put_popular(album, tier=tier, ttl_seconds=ttl, source="refresh")
                     report.refreshed += 1
                 except CacheUnavailable as exc:
                     self._log("refresh-ahead write failed", {"error": str(exc)})
