@@ -17,6 +17,7 @@ from musicboxd import deadline
 from musicboxd.api.app import create_app
 from musicboxd.api.routers import routers_for
 from musicboxd.config import settings
+from musicboxd.log_config import share_logger_config
 
 
 def flush_usage() -> None:
@@ -28,6 +29,7 @@ def flush_usage() -> None:
 
 def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     logger = Logger(service=function)
+    share_logger_config(logger)
     metrics = Metrics(service=function)
     app = create_app(*routers_for(function))
 
