@@ -1,16 +1,4 @@
-"""DynamoDB adapters of the background jobs and usage analytics (same single table).
-
-=====================  =============  ==============================================
-pk                     sk             what
-=====================  =============  ==============================================
-``STATS#<yyyy-mm-ddThh>``  ``H``      hourly usage counters (atomic ADDs), TTL'd
-``DEMAND#<yyyy-mm-dd>``    ``A#<id>`` / ``Q#<query>``: ``hits`` (atomic ADD), TTL'd
-``JOB#<name>``             ``C``      a job's checkpoint (zlib JSON), TTL'd
-=====================  =============  ==============================================
-
-None of these carry ``kind``, so they stay out of the ``by_kind_expiry`` GSI (no GSI
-write cost on the hot path); DynamoDB's TTL reaps them.
-"""
+"""DynamoDB adapters of the background jobs and usage analytics, same single table (docs/design/cleanup.md)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
 """Cleanup (daily): reap expired items, refresh the hottest albums ahead of expiry, publish stats.
-
-1. DynamoDB TTL deletes expired items lazily (often days later). Cleanup deletes the ones
-   still there: it pages through the ``by_kind_expiry`` GSI (``expires_at < now``) kind by
-   kind and deletes each item with the condition ``expires_at < now``, so an item refreshed
-   in the meantime is never deleted. Bounded by the invocation's remaining time; the cursor
-   is checkpointed so the next run resumes.
-2. Refresh-ahead: albums that expire within a day and that users asked for (demand
-   counters) are fetched again, hottest first, within a small Spotify call budget.
-3. Statistics as metrics: fresh items per tier, expired-unreaped items, hit rate of the
-   last 24 hours (from the hourly usage counters).
-
-No AWS or HTTP imports.
-"""
+See docs/design/cleanup.md."""
 
 from __future__ import annotations
 
