@@ -16,7 +16,7 @@ BUDGET = 3000  # Spotify calls populate may spend in this run (a development-mod
 
 
 def warm_popular_tier(run, container, records, *, budget: int = BUDGET) -> dict:
-    from musicboxd.jobs import run_populate
+    from musicboxd.job_runner import run_populate
     from tools.localstack.apigw import LambdaContext
 
     calls0 = run.spotify_total()
@@ -65,7 +65,7 @@ def index_without_sweep(container) -> dict:
     from musicboxd import wiring
 
     kept = _Kept()
-    without = wiring.Container(container.settings)
+    without = wiring.AppContainer(container.settings)
     without.__dict__["index_store"] = kept  # the same table, the build kept in memory
     without.rebuild_index(with_sweep=False)
     return kept.saved

@@ -36,7 +36,7 @@ def world(table_settings):
         usage_flush_seconds=0,
         rate_limit_per_window=100_000,
     )
-    container = wiring.Container(settings)
+    container = wiring.AppContainer(settings)
     wiring.set_container(container)
     control = httpx.Client(base_url=emulator.url, timeout=5)
     token = control.post("/api/token", data={"grant_type": "client_credentials"},

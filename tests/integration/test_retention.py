@@ -12,7 +12,7 @@ import pytest
 from musicboxd import adapters
 from musicboxd.adapters.dynamo import DynamoCache, DynamoLease, make_model
 from musicboxd.adapters.index_store import DynamoIndexStore, DynamoSweepStore
-from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints, DynamoMaintenance, DynamoUsage
+from musicboxd.adapters.job_stores import DynamoAlbumStore, DynamoCheckpoints, DynamoMaintenance, DynamoUsage
 from musicboxd.adapters.rate_budget import DynamoBudgetStore, dynamodb_client
 from musicboxd.models import SearchPage
 from musicboxd.ports import SweepPage

@@ -81,12 +81,12 @@ def test_rank_data_never_leaves_the_service():
     the OpenAPI document (/stats included), no metric name or dimension carries rank data."""
     import json
 
-    from musicboxd import telemetry, wiring
+    from musicboxd import metric_names, wiring
     from musicboxd.api.routes_meta import openapi_document
-    from tests.unit.test_api_tier1 import FakeContainer
+    from tests.unit.test_api_tier1 import Tier1Container
     from tools.localstack.apigw import Gateway
 
-    fake = FakeContainer()
+    fake = Tier1Container()
     assert fake.tier1.index().catalog_size  # ranks are in the index
     wiring.set_container(fake)
     try:
@@ -101,6 +101,6 @@ def test_rank_data_never_leaves_the_service():
     assert "StatsResponse" in schemas and "AlbumResponse" in schemas
     for name, schema in schemas.items():
         assert not set(schema.get("properties", {})) & RANK_FIELDS, name
-    names = [v for k, v in vars(telemetry).items() if k.isupper() and isinstance(v, str) and k != "NAMESPACE"]
+    names = [v for k, v in vars(metric_names).items() if k.isupper() and isinstance(v, str) and k != "NAMESPACE"]
     assert names and not [n for n in names if any(w in n.lower() for w in ("rank", "popularity", "estimate"))]
-    assert "the only dimension is ``service``" in telemetry.__doc__
+    assert "the only dimension is ``service``" in metric_names.__doc__
