@@ -107,6 +107,8 @@ class Tier1Index:
     built_at: float = 0.0
     cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLUMNS})
     artists: list[list[str]] = field(default_factory=list)  # [id, name, folded name]
+    # per artist: its Spotify link when not the usual open.spotify.com/artist/<id> ("" for none)
+    artist_links: list[str | None] = field(default_factory=list)
     catalog_size: int = 0  # albums the popularity sweep counted; 0: built without a sweep
     list_ids: list[str] = field(default_factory=list)  # the sweep's lists, numbered in the "lists" column
     searched: list[str] = field(default_factory=list)  # without a sweep: folded query of cached page n
@@ -136,8 +138,8 @@ class Tier1Index:
                 pos = artist_pos.get((r.id, r.name))
                 if pos is None:
                     pos = artist_pos[(r.id, r.name)] = len(idx.artists)
-                    link = None if r.spotify_url == _ARTIST_URL + r.id else r.spotify_url or ""
-                    idx.artists.append([r.id, r.name, words(r.name), link])
+                    idx.artists.append([r.id, r.name, words(r.name)])
+                    idx.artist_links.append(None if r.spotify_url == _ARTIST_URL + r.id else r.spotify_url or "")
                 refs.append(pos)
             joined = ", ".join(r.name for r in s.artists)
             image = s.image_url
@@ -174,7 +176,7 @@ class Tier1Index:
     def dumps(self) -> bytes:
         doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
                "catalog_size": self.catalog_size, "list_ids": self.list_ids, "searched": self.searched,
-               "cols": self.cols}  # fmt: skip
+               "artist_links": self.artist_links, "cols": self.cols}  # fmt: skip
         return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
 
     @classmethod
@@ -189,7 +191,7 @@ class Tier1Index:
                 raise ValueError(f"unsupported index format {doc.get('format')!r}")
             idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
                       catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []),
-                      searched=doc.get("searched", []))  # fmt: skip
+                      searched=doc.get("searched", []), artist_links=doc.get("artist_links", []))  # fmt: skip
             idx._prepare()
         finally:
             if enabled:
@@ -208,7 +210,7 @@ class Tier1Index:
         self.title_tok: list[frozenset[str]] = []
         self.artist_tok: list[frozenset[str]] = []
         post: dict[str, list[int]] = {}
-        artist_tokens = [frozenset(index_tokens(row[2])) for row in self.artists]
+        artist_tokens = [frozenset(index_tokens(w)) for _, _, w in self.artists]
         # artist id -> [name, folded words, best album position, row in the artist table]
         self.artist_info: dict[str, list] = {}
         artist_post: dict[str, list[str]] = {}
@@ -221,7 +223,7 @@ class Tier1Index:
             each = []
             atoks: frozenset[str] = frozenset()
             for pos in c["artists"][i]:
-                aid, aname, w = self.artists[pos][:3]
+                aid, aname, w = self.artists[pos]
                 each.append(w)
                 atoks = atoks | artist_tokens[pos] if atoks else artist_tokens[pos]
                 if aid not in self.artist_info:
@@ -307,9 +309,8 @@ class Tier1Index:
 
     def artist_url(self, p: int) -> str | None:
         """Artist ``p``'s link back to Spotify: stored when not the usual one (older artifacts: derived)."""
-        row = self.artists[p]
-        link = row[3] if len(row) > 3 else None
-        return _ARTIST_URL + row[0] if link is None else (link or None)
+        link = self.artist_links[p] if p < len(self.artist_links) else None
+        return _ARTIST_URL + self.artists[p][0] if link is None else (link or None)
 
     def artist_name(self, i: int) -> str:
         stored = self.cols["artist_name"][i]
