@@ -104,3 +104,18 @@ def test_rank_data_never_leaves_the_service():
     names = [v for k, v in vars(metric_names).items() if k.isupper() and isinstance(v, str) and k != "NAMESPACE"]
     assert names and not [n for n in names if any(w in n.lower() for w in ("rank", "popularity", "estimate"))]
     assert "the only dimension is ``service``" in metric_names.__doc__
+
+
+def test_every_test_docs_compliance_names_exists():
+    """docs/compliance.md names the tests that show each clause: a renamed test must be renamed there too."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)", (root / "docs" / "compliance.md").read_text())
+    assert len(named) >= 15
+    for path, name in named:
+        tree = ast.parse((root / path).read_text())
+        functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert name in functions, f"docs/compliance.md names {path}::{name}, which does not exist"
