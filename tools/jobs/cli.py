@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tools.localstack import STACK_FILE
 from tools.localstack.apigw import LambdaContext
-from tools.localstack.stack import STACK_FILE
 
 
 def load_stack_env(path: Path = STACK_FILE) -> dict[str, str]:

@@ -7,7 +7,8 @@ import signal
 import sys
 import threading
 
-from tools.localstack.stack import STACK_FILE, LocalStack
+from tools.localstack import STACK_FILE
+from tools.localstack.stack import LocalStack
 
 
 def main() -> int:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.localstack import STACK_FILE
 from tools.localstack.apigw import Gateway, serve
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK_FILE = ROOT / ".local" / "stack.json"
 
 LOCAL_DEFAULTS = {
     "AWS_ACCESS_KEY_ID": "local",
