@@ -7,8 +7,9 @@
 * :class:`Tier1Holder` - the search Lambda's copy: loaded lazily on first use, once per
   container, and re-checked for a newer version at most every ``recheck_seconds`` (one
   small read of the pointer), every ``EMPTY_RECHECK_SECONDS`` while it has none yet (a
-  container started before the first build picks it up within seconds, not minutes). A broken or missing index never fails a request: search just
-  goes on to Spotify, suggest answers nothing.
+  container started before the first build picks it up within seconds, not minutes). A
+  broken or missing index never fails a request: search just goes on to Spotify, suggest
+  answers nothing.
 
 No AWS or HTTP imports: the store and the album source come in through ports.
 """
