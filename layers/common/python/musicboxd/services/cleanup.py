@@ -160,6 +160,9 @@ class CleanupService:
     # -- 2. refresh-ahead
 
     def _refresh_ahead(self, options, remaining, report) -> None:
+        catalog, store = self._catalog, self._store
+        if catalog is None or store is None:
+            return
         now = self._clock()
         expiring = self._maint.expiring_albums(now, now + options.refresh_window_seconds)
         if not expiring:
@@ -186,7 +189,7 @@ class CleanupService:
                 raise _Stop("deadline")
             ids = [album_id for _, album_id, _ in hot[i : i + chunk]]
             try:
-                albums = self._catalog.get_albums(ids)
+                albums = catalog.get_albums(ids)
             except RateLimited as exc:
                 self._log("refresh-ahead rate limited; stopping", {"retry_after": exc.retry_after})
                 break
@@ -197,7 +200,7 @@ class CleanupService:
                 tier = tiers.get(album.id) or TIER_POPULAR
                 ttl = options.popular_ttl_seconds if tier == TIER_POPULAR else options.album_ttl_seconds
                 try:
-                    self._store.put_popular(album, tier=tier, ttl_seconds=ttl, source="refresh")
+                    store.put_popular(album, tier=tier, ttl_seconds=ttl, source="refresh")
                     report.refreshed += 1
                 except CacheUnavailable as exc:
                     self._log("refresh-ahead write failed", {"error": str(exc)})

@@ -504,6 +504,8 @@ class PopulateService:
     # -- sweep
 
     def _sweep(self) -> None:
+        sweeps = self._sweeps
+        assert sweeps is not None, "run() sweeps only with a sweep store"
         st = self._state
         sw = st.get("sweep")
         if sw is None:
@@ -537,7 +539,7 @@ class PopulateService:
                 page = SearchPage(items=[], total=0)
             if page.items:
                 stored = SweepPage(list_id, sw["offset"], page.total, tuple(page.items))
-                if not self._guard(self._sweeps.put_page, stored, ttl_seconds=self._opts.sweep_ttl_seconds):
+                if not self._guard(sweeps.put_page, stored, ttl_seconds=self._opts.sweep_ttl_seconds):
                     raise _Stop("cache_unavailable")  # resume this page next run rather than leave a hole
                 sw["pages"] += 1
                 sw["albums"] += len(page.items)

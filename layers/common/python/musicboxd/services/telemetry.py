@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from typing import Protocol
 
 
@@ -19,7 +19,7 @@ class CountingTelemetry:
     """In-memory counters (tests, local runs)."""
 
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+        self.counts: defaultdict[str, float] = defaultdict(float)
 
     def count(self, name: str, value: float = 1) -> None:
         self.counts[name] += value
