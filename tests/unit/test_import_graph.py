@@ -18,8 +18,6 @@ PACKAGES = {  # import name -> folder
     "tools": ROOT / "tools",
     "infra": ROOT / "infra",
 }
-# Circles another branch is removing (issue 14): each entry must still exist, so it is dropped with the fix.
-KNOWN_CIRCLES = {frozenset({"musicboxd.jobs", "musicboxd.wiring"})}
 
 
 def module_name(package: str, folder: Path, source: Path) -> str:
@@ -112,11 +110,5 @@ def test_the_graph_sees_imports_inside_functions():
 
 
 def test_no_import_circles():
-    found = [circle for circle in circles(import_graph()) if frozenset(circle) not in KNOWN_CIRCLES]
+    found = circles(import_graph())
     assert not found, f"import circles: {found}"
-
-
-def test_known_circles_still_exist():
-    """A fixed circle must leave KNOWN_CIRCLES too, so it cannot come back unnoticed."""
-    found = {frozenset(circle) for circle in circles(import_graph())}
-    assert found >= KNOWN_CIRCLES, KNOWN_CIRCLES - found

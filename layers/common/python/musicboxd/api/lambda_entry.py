@@ -19,19 +19,19 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from musicboxd import deadline
 from musicboxd.config import settings
+from musicboxd.log_config import share_logger_config
 
 
 def flush_usage() -> None:
     """Write the buffered usage/demand counters when their interval is due; never raises."""
     from musicboxd.wiring import container
 
-    usage = getattr(container(), "usage", None)  # test containers may have none
-    if usage is not None:
-        usage.maybe_flush()
+    container().usage.maybe_flush()
 
 
 def http_handler(app: APIGatewayRestResolver, function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     logger = Logger(service=function)
+    share_logger_config(logger)
     metrics = Metrics(service=function)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

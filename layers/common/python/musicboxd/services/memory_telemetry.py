@@ -1,13 +1,8 @@
-"""A metrics port so services can count without importing Powertools."""
+"""In-process implementations of the Telemetry port: one that drops counts, one that keeps them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Protocol
-
-
-class Telemetry(Protocol):
-    def count(self, name: str, value: float = 1) -> None: ...
 
 
 class NullTelemetry:
