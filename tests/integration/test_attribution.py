@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("tools.emulator.server")
 
 from musicboxd import wiring  # noqa: E402
-from musicboxd.api.routes_meta import openapi_document  # noqa: E402
+from musicboxd.api.openapi import openapi_document  # noqa: E402
 from tools.emulator.server import start_emulator  # noqa: E402
 from tools.localstack.apigw import Gateway  # noqa: E402
 

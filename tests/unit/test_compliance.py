@@ -82,7 +82,7 @@ def test_rank_data_never_leaves_the_service():
     import json
 
     from musicboxd import metric_names, wiring
-    from musicboxd.api.routes_meta import openapi_document
+    from musicboxd.api.openapi import openapi_document
     from tests.unit.test_api_tier1 import Tier1Container
     from tools.localstack.apigw import Gateway
 

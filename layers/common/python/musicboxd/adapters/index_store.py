@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
-from pynamodb.models import Model
 
-from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, _pack, _unpack
+from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, CacheItem, _pack, _unpack
 from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album, AlbumSummary, SearchPage
 from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer, SweepPage
@@ -35,7 +34,7 @@ class DynamoIndexStore:
     """IndexStore over the cache table. DynamoDB failures become CacheUnavailable."""
 
     def __init__(
-        self, model: type[Model], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES, ttl_seconds: int = 21 * 86_400
+        self, model: type[CacheItem], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES, ttl_seconds: int = 21 * 86_400
     ):
         self.model = model
         self._clock = clock
@@ -88,7 +87,8 @@ class DynamoIndexStore:
             if previous is not None and previous.version != version:
                 for n in range(previous.chunks):  # a handful of small updates, once per build
                     m(f"INDEX#{previous.version}", _chunk_sk(n)).update(
-                        actions=[m.expires_at.set(now + OLD_VERSION_TTL)],
+                        # ExpiryAttribute holds epoch numbers; PynamoDB types every TTLAttribute as datetime.
+                        actions=[m.expires_at.set(now + OLD_VERSION_TTL)],  # type: ignore[arg-type]
                         condition=m.pk.exists(),
                     )
         except PutError as exc:
@@ -104,7 +104,7 @@ class DynamoIndexStore:
 class DynamoPopularAlbums:
     """PopularAlbumSource: GSI ``by_kind_expiry`` kind=ALBUM, not yet expired, tier=popular."""
 
-    def __init__(self, model: type[Model], *, clock=time.time, tiers: tuple[str, ...] = (TIER_POPULAR,)):
+    def __init__(self, model: type[CacheItem], *, clock=time.time, tiers: tuple[str, ...] = (TIER_POPULAR,)):
         self.model = model
         self._clock = clock
         self._tiers = tiers
@@ -123,7 +123,7 @@ class DynamoPopularAlbums:
 class DynamoSweepStore:
     """SweepStore: one item per sweep page; listed through the GSI (kind SWEEP, not expired)."""
 
-    def __init__(self, model: type[Model], *, clock=time.time):
+    def __init__(self, model: type[CacheItem], *, clock=time.time):
         self.model = model
         self._clock = clock
 
@@ -150,7 +150,7 @@ class DynamoSweepStore:
 class DynamoSearchedPages:
     """SearchedPages: cached first pages of searches (GSI kind SEARCH, not expired), newest expiry first."""
 
-    def __init__(self, model: type[Model], *, clock=time.time, max_pages: int = 20_000):
+    def __init__(self, model: type[CacheItem], *, clock=time.time, max_pages: int = 20_000):
         self.model = model
         self._clock = clock
         self._max = max_pages
@@ -166,7 +166,7 @@ class DynamoSearchedPages:
             yield item.pk.split("#", 2)[2], SearchPage.model_validate(_unpack(item.data))
 
 
-def _live(model: type[Model], kind: str, clock, **query) -> Iterator[Any]:
+def _live(model: type[CacheItem], kind: str, clock, **query) -> Iterator[Any]:
     """Items of ``kind`` not yet expired (GSI ``by_kind_expiry``); DynamoDB failures as CacheUnavailable."""
     try:
         yield from model.by_kind.query(kind, model.expires_at > int(clock()), **query)
