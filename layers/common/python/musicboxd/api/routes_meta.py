@@ -27,7 +27,13 @@ def openapi_document() -> dict:
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi_json():
-    return Response(200, content_types.APPLICATION_JSON, openapi_document())
+    document = openapi_document()
+    # On API Gateway's own domain every path starts with the stage (/dev/search): "Try it out"
+    # must keep it. A custom domain or the local stack serves from the root.
+    context = router.current_event.request_context
+    if ".execute-api." in (context.domain_name or ""):
+        document["servers"] = [{"url": f"/{context.stage}"}]
+    return Response(200, content_types.APPLICATION_JSON, document)
 
 
 SWAGGER_HTML = """<!doctype html><html><head><title>Musicboxd API</title>
