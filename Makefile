@@ -55,6 +55,11 @@ bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top
 .PHONY: bench
 bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.shipped_import
+
+.PHONY: bench-import
+bench-import: venv python313 ## handler import from the built layer under Python 3.13 vs the naive set (its BENCHMARKS.md section)
+	$(BIN)/python -m bench.shipped_import
 
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground

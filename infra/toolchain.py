@@ -42,3 +42,35 @@ if __name__ == "__main__":
         print(find_python313())
     except RuntimeError as missing:
         sys.exit(str(missing))
+
+
+# The Lambda Python runtime's own packages (boto3 and what it needs), as requirements-dev.lock pins them.
+RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+
+
+def python313_like_lambda(cache_dir: Path, lock: Path) -> Path:
+    """A Python 3.13 venv holding only boto3 and its dependencies (hash-checked from ``lock``),
+    cached under ``cache_dir`` by the locked versions. Returns its interpreter."""
+    import hashlib
+    import re
+
+    text = lock.read_text()
+    blocks = []
+    for name in RUNTIME_DISTRIBUTIONS:
+        found = re.search(rf"^{re.escape(name)}==.*?(?=^\S|\Z)", text, re.M | re.S | re.I)
+        if not found:
+            raise RuntimeError(f"{name} is not in {lock.name}")
+        blocks.append(found.group(0))
+    requirements = "".join(blocks)
+    venv = cache_dir / f"py313-boto3-{hashlib.sha256(requirements.encode()).hexdigest()[:12]}"
+    python = venv / "bin" / "python"
+    if not (venv / ".complete").exists():
+        subprocess.run([find_python313(), "-m", "venv", "--clear", str(venv)], check=True)
+        (venv / "requirements.txt").write_text(requirements)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps"]
+            + ["--require-hashes", "-r", str(venv / "requirements.txt")],
+            check=True,
+        )
+        (venv / ".complete").touch()
+    return python

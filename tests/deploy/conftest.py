@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import pytest
 from infra.constructs.layer import PLATFORM_ENV
 from infra.paths import ROOT
 from infra.stages import STAGES
-from infra.toolchain import find_python313
+from infra.toolchain import python313_like_lambda
 from musicboxd import routes
 
 from .iam import ACCOUNT, REGION, Resolver
@@ -36,7 +35,6 @@ from .iam import ACCOUNT, REGION, Resolver
 REHEARSAL_DIR = ROOT / "build" / "rehearsal"
 CDK_OUT = REHEARSAL_DIR / "cdk.out"
 ALERT_EMAIL = "ops@musicboxd.example"
-RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 RUNNER = Path(__file__).with_name("runner.py")
 LOCAL_TABLE = "musicboxd-rehearsal"
 
@@ -99,31 +97,10 @@ def shipped() -> dict[str, Shipped]:
     return out
 
 
-def lock_block(lock: str, distribution: str) -> str:
-    match = re.search(rf"^{re.escape(distribution)}==.*?(?=^\S|\Z)", lock, re.M | re.S | re.I)
-    assert match, f"{distribution} is not in requirements-dev.lock"
-    return match.group(0)
-
-
 @pytest.fixture(scope="session")
 def python313() -> Path:
     """Python 3.13 with only boto3 and its dependencies (the Lambda runtime's set), hash-checked."""
-    lock = (ROOT / "requirements-dev.lock").read_text()
-    requirements = "".join(lock_block(lock, name) for name in RUNTIME_DISTRIBUTIONS)
-    import hashlib
-
-    venv = REHEARSAL_DIR / f"py313-boto3-{hashlib.sha256(requirements.encode()).hexdigest()[:12]}"
-    python = venv / "bin" / "python"
-    if not (venv / ".complete").exists():
-        subprocess.run([find_python313(), "-m", "venv", "--clear", str(venv)], check=True)
-        (venv / "requirements.txt").write_text(requirements)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps"]
-            + ["--require-hashes", "-r", str(venv / "requirements.txt")],
-            check=True,
-        )
-        (venv / ".complete").touch()
-    return python
+    return python313_like_lambda(REHEARSAL_DIR, ROOT / "requirements-dev.lock")
 
 
 @dataclass
