@@ -74,6 +74,8 @@ NPM_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 
 CDK       := AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
 CDK_CTX   := -c stage=$(STAGE) --no-notices $$CDK_ARGS
 
+# The rehearsal's host-architecture layer switch (tests/deploy) never reaches a make recipe.
+unexport MUSICBOXD_LAYER_PLATFORM
 # Python 3.13 (the Lambda runtime's version) compiles the layer's bytecode: a named prerequisite
 # of synth/deploy (infra/toolchain.py: $PYTHON313, python3.13 on PATH, or pyenv's newest 3.13).
 .PHONY: node_modules synth cfn-lint diff deploy destroy bootstrap python313 layer lock
