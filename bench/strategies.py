@@ -44,11 +44,8 @@ class NullCache:
     def get_search(self, key: str) -> CachedSearch | None:
         return None
 
-    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None:
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int, provisional: bool = False) -> None:
         pass
-
-    def scan_albums(self, *, max_items: int, page_size: int = 100):
-        return iter(())
 
 
 class PassThroughContainer(Container):

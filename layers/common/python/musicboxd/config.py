@@ -56,7 +56,7 @@ class Settings:
     spotify_api_url: str = "https://api.spotify.com/v1"
     spotify_accounts_url: str = "https://accounts.spotify.com/api/token"
     spotify_client_id: str = ""
-    spotify_client_secret: str = ""
+    spotify_client_secret: str = field(default="", repr=False)  # a secret: never in logs
     spotify_client_id_parameter: str = ""
     spotify_client_secret_parameter: str = ""
     spotify_mode: str = "development"
@@ -84,7 +84,6 @@ class Settings:
     local_rate_limit: int = 0  # per instance while DynamoDB is down; 0: rate_limit_per_window // 10
     quota_close_seconds: int = 3600
     musicbrainz_enabled: bool = True
-    cache_only_max_items: int = 2000
     populate_playlists: tuple[str, ...] = field(default_factory=tuple)
     index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
     tier1_search: bool = True  # answer confident /search queries from the tier-1 index
@@ -149,7 +148,6 @@ class Settings:
             local_rate_limit=_int(e, "SPOTIFY_LOCAL_RATE_LIMIT", d.local_rate_limit),
             quota_close_seconds=_int(e, "SPOTIFY_QUOTA_CLOSE_SECONDS", d.quota_close_seconds),
             musicbrainz_enabled=_bool(e, "MUSICBRAINZ_ENABLED", d.musicbrainz_enabled),
-            cache_only_max_items=_int(e, "CACHE_ONLY_MAX_ITEMS", d.cache_only_max_items),
             index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
             l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
             l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),

@@ -183,12 +183,8 @@ class Container:
     def cache_only(self):
         from musicboxd.services.fallbacks import CacheOnlySearch
 
-        # 0.25 s at most: it runs after the upstream budget is spent, inside the Lambda's safety margin.
-        return CacheOnlySearch(
-            lambda n: self.cache.scan_albums(max_items=n, page_size=50),
-            max_items=self.settings.cache_only_max_items,
-            max_seconds=0.25,
-        )
+        # The loaded tier-1 index, in memory: a refused miss costs no table read.
+        return CacheOnlySearch(self.tier1.index)
 
     def search_fallbacks(self):
         """Tried in order after the stale cache; built lazily (a cache hit imports no httpx)."""
@@ -245,6 +241,7 @@ class Container:
             _Lazy(lambda: self.spotify),
             market=self.settings.spotify_market,
             ttl_seconds=self.settings.search_ttl_seconds,
+            negative_ttl_seconds=self.settings.negative_ttl_seconds,
             telemetry=self.telemetry,
             fallbacks=self.search_fallbacks(),
             tier1=self.tier1 if self.settings.tier1_search else None,

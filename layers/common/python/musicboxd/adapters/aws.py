@@ -7,6 +7,20 @@ from functools import lru_cache
 import botocore.session
 from botocore.config import Config
 
+from musicboxd.errors import CacheRejected, CacheUnavailable
+
+# DynamoDB errors that mean "the table is struggling": they switch the cache off for a moment.
+# Any other error DynamoDB answers with (ValidationException, ...) rejects that one call only.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
 
 @lru_cache(maxsize=8)
 def botocore_client(
@@ -31,3 +45,19 @@ def botocore_client(
             max_pool_connections=max_pool_connections,
         ),
     )
+
+
+def cache_error(exc: Exception) -> CacheUnavailable:
+    """Map a botocore/PynamoDB failure to CacheUnavailable (outage) or CacheRejected (this call only).
+
+    Throttling, 5xx, timeouts and connection errors (no error response at all) are outages.
+    """
+    cause = getattr(exc, "cause", None) or exc  # PynamoDB wraps the botocore error
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return CacheUnavailable(str(exc))
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if not code or code in TRANSIENT_ERROR_CODES or status >= 500:
+        return CacheUnavailable(str(exc))
+    return CacheRejected(f"{code}: {exc}")

@@ -20,14 +20,17 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PynamoDBException
 
+from musicboxd.adapters.aws import cache_error
 from musicboxd.adapters.dynamo import (
     KIND_ALBUM,
     KIND_MISSING,
+    MAX_SORT_KEY_BYTES,
     DynamoCache,
     _conditional_failed,
     _pack,
     _unpack,
     album_pk,
+    bounded_key,
 )
 from musicboxd.config import KIND_INDEX
 from musicboxd.errors import CacheUnavailable
@@ -60,7 +63,7 @@ class _Guarded:
             try:
                 return method(**kwargs)
             except (BotoCoreError, ClientError) as exc:
-                raise CacheUnavailable(str(exc)) from exc
+                raise cache_error(exc) from exc
 
         return call
 
@@ -120,7 +123,7 @@ class DynamoUsage(_Client):
         for key, n in counts.items():  # one key per request on Lambda
             self.client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": key[:1000]}},
+                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": bounded_key(key, MAX_SORT_KEY_BYTES)}},
                 UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD hits :n",
                 ExpressionAttributeNames={"#ttl": "expires_at"},
                 ExpressionAttributeValues={":ttl": {"N": expires}, ":n": {"N": str(int(n))}},

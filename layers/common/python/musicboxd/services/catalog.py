@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from musicboxd import telemetry as m
-from musicboxd.errors import CacheUnavailable, NotFound, RateLimited, Unavailable
+from musicboxd.errors import CacheRejected, CacheUnavailable, CatalogError, NotFound
 from musicboxd.models import Album, SearchPage
-from musicboxd.normalize import normalize_query
+from musicboxd.normalize import searchable_query
 from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource, Tier1Search
 from musicboxd.services.singleflight import SingleFlight
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
@@ -25,8 +25,19 @@ from musicboxd.services.usage import DemandRecorder, NullDemand
 
 T = TypeVar("T")
 
-# Failures after which we degrade instead of failing the request.
-DEGRADABLE = (RateLimited, Unavailable)
+# Failures after which we degrade (stale copy, fallbacks) instead of failing the request: every
+# catalog error (429, 5xx, timeouts, 403, unreadable bodies, ...) except "this does not exist".
+DEGRADABLE = (CatalogError,)
+
+
+def thin_page(page: SearchPage, *, limit: int, offset: int) -> bool:
+    """An empty page, or one shorter than asked while the total says more exist.
+
+    Both are what an upstream incident looks like; they are cached briefly (negative TTL) and
+    kept out of the tier-1 index, so a 10-minute incident never pins "no results" for a month.
+    """
+    return not page.items or (len(page.items) < limit and page.total > offset + len(page.items))
+
 
 HIT, MISS, STALE = "HIT", "MISS", "STALE"
 
@@ -57,8 +68,11 @@ def search_key(market: str, normalized_query: str, *, offset: int, limit: int) -
 class _CacheGuard:
     """Cache calls that never fail a request: a broken cache is treated as empty.
 
-    After a failure (DynamoDB throttled or down) the cache is skipped for ``cooldown_seconds``,
-    so requests answer from the upstream at once instead of each paying DynamoDB's retries.
+    After a failure of the cache itself (DynamoDB throttled, 5xx, timeout, unreachable) the cache
+    is skipped for ``cooldown_seconds``, so requests answer from the upstream at once instead of
+    each paying DynamoDB's retries. A call DynamoDB rejects (``CacheRejected``, e.g. a
+    ValidationException) is a miss for that call alone: one client's odd input never switches the
+    cache off for everyone.
     """
 
     def __init__(
@@ -74,6 +88,9 @@ class _CacheGuard:
             return None
         try:
             return fn(*args, **kwargs)
+        except CacheRejected as exc:
+            logger.warning("cache rejected the call, treated as a miss: %s", exc)
+            return None
         except CacheUnavailable as exc:
             self._skip_until = self._monotonic() + self._cooldown
             logger.warning("cache unavailable, serving without it for %.0f s: %s", self._cooldown, exc)
@@ -88,6 +105,7 @@ class SearchService:
         *,
         market: str,
         ttl_seconds: int,
+        negative_ttl_seconds: int = 3600,
         telemetry: Telemetry | None = None,
         fallbacks: Sequence[SearchFallback] = (),
         clock: Callable[[], float] = time.time,
@@ -101,14 +119,13 @@ class SearchService:
         self._tier1 = tier1
         self._market = market
         self._ttl = ttl_seconds
+        self._negative_ttl = negative_ttl_seconds
         self._fallbacks = tuple(fallbacks)
         self._clock = clock
         self._flight = SingleFlight()
 
     def search(self, query: str, *, limit: int, offset: int) -> Answer[SearchPage]:
-        normalized = normalize_query(query)
-        if not normalized:
-            raise ValueError("query is empty after normalization")
+        normalized = searchable_query(query)
         self._demand.record_query(normalized)
         key = search_key(self._market, normalized, offset=offset, limit=limit)
         cached = self._cache.call(self._cache.cache.get_search, key)
@@ -123,6 +140,8 @@ class SearchService:
         self._telemetry.count(m.CACHE_MISS)
         try:
             page = self._flight.do(key, lambda: self._catalog.search_albums(normalized, limit=limit, offset=offset))
+        except NotFound:
+            raise
         except DEGRADABLE:
             if cached is not None:
                 self._telemetry.count(m.CACHE_HIT_STALE)
@@ -137,7 +156,10 @@ class SearchService:
                     self._telemetry.count(FALLBACK_METRICS.get(fallback.source, m.FALLBACK_CACHE_ONLY))
                     return Answer(found, fallback.source, MISS)
             raise
-        self._cache.call(self._cache.cache.put_search, key, page, ttl_seconds=self._ttl)
+        if thin_page(page, limit=limit, offset=offset):
+            self._cache.call(self._cache.cache.put_search, key, page, ttl_seconds=self._negative_ttl, provisional=True)
+        else:
+            self._cache.call(self._cache.cache.put_search, key, page, ttl_seconds=self._ttl)
         return Answer(page, "spotify", MISS)
 
 
