@@ -136,7 +136,7 @@ def create_table(model: type[Model]) -> None:
 
 
 class DynamoCache:
-    """AlbumCache over one DynamoDB table. Every DynamoDB failure becomes CacheUnavailable (CacheRejected: this call only)."""
+    """AlbumCache over one DynamoDB table. DynamoDB failures become CacheUnavailable (CacheRejected: one call)."""
 
     def __init__(self, model: type[Model], *, clock=time.time):
         self.model = model
