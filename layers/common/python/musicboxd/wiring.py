@@ -89,14 +89,15 @@ class Container:
     def tokens(self):
         from musicboxd.adapters.dynamo import DynamoLease
         from musicboxd.adapters.spotify import fetch_token
-        from musicboxd.adapters.ssm import SsmTokenStore, client_credentials, ssm_client
+        from musicboxd.adapters.ssm import CachedCredentials, SsmTokenStore, ssm_client
         from musicboxd.services.token import TokenProvider
 
         s = self.settings
-        client = ssm_client(s.aws_region, s.ssm_endpoint_url)
+        client = ssm_client(s.aws_region, s.ssm_endpoint_url, remaining=lambda: deadline.current().remaining())
+        credentials = CachedCredentials(s, client)
 
         def fetch():
-            cid, secret = client_credentials(s, client)
+            cid, secret = credentials.get()
             return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
 
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
@@ -110,7 +111,11 @@ class Container:
     def dynamodb_client(self):
         from musicboxd.adapters.rate_budget import dynamodb_client
 
-        return dynamodb_client(self.settings.aws_region, self.settings.dynamodb_endpoint_url)
+        return dynamodb_client(
+            self.settings.aws_region,
+            self.settings.dynamodb_endpoint_url,
+            remaining=lambda: deadline.current().remaining(),
+        )
 
     @cached_property
     def spotify_budget(self):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ConnectTimeoutError
 
 from musicboxd.errors import CacheRejected, CacheUnavailable
 
@@ -22,7 +26,7 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def botocore_client(
     service: str,
     region: str,
@@ -61,3 +65,62 @@ def cache_error(exc: Exception) -> CacheUnavailable:
     if not code or code in TRANSIENT_ERROR_CODES or status >= 500:
         return CacheUnavailable(str(exc))
     return CacheRejected(f"{code}: {exc}")
+
+
+MIN_CALL_SECONDS = 0.05  # below this much time left, an AWS call is not started
+TIMEOUT_STEP = 0.25  # timeouts are rounded up to this, so a few cached clients serve every deadline
+
+
+class DeadlineClient:
+    """A botocore client whose timeouts and retries shrink to the request's remaining time.
+
+    Each call picks (and caches) a client whose connect/read timeouts fit in what is left
+    and makes one attempt when two would not fit; with no time left the call is not made
+    (``ConnectTimeoutError``, a BotoCoreError every adapter already handles).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        region: str,
+        endpoint_url: str,
+        *,
+        remaining: Callable[[], float],
+        connect_timeout: float,
+        read_timeout: float,
+        max_attempts: int = 2,
+        max_pool_connections: int = 10,
+    ):
+        self._service, self._region, self._endpoint = service, region, endpoint_url
+        self._remaining = remaining
+        self._connect, self._read, self._attempts = connect_timeout, read_timeout, max_attempts
+        self._pool = max_pool_connections
+
+    def client(self) -> Any:
+        left = self._remaining()
+        if left < MIN_CALL_SECONDS:
+            raise ConnectTimeoutError(endpoint_url=f"{self._service} (no time left in this request)")
+        connect, read, attempts = self._connect, self._read, self._attempts
+        if math.isfinite(left):
+            read = min(read, _step_down(left))
+            connect = min(connect, read)
+            attempts = attempts if left >= attempts * (connect + read) else 1
+        return botocore_client(
+            self._service,
+            self._region,
+            self._endpoint,
+            connect_timeout=connect,
+            read_timeout=read,
+            max_attempts=attempts,
+            max_pool_connections=self._pool,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            return getattr(self.client(), name)(**kwargs)
+
+        return call
+
+
+def _step_down(seconds: float) -> float:
+    return max(TIMEOUT_STEP / 2, math.floor(seconds / TIMEOUT_STEP) * TIMEOUT_STEP)

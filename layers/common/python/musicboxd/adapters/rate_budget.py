@@ -36,11 +36,13 @@ import math
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from musicboxd.adapters.aws import botocore_client
+from musicboxd.adapters.aws import DeadlineClient
 from musicboxd.errors import CacheUnavailable
 from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
 
@@ -49,10 +51,16 @@ _SLICE_ATTR = re.compile(r"^[ig](\d+)$")
 _MAX_REMOVALS = 24
 
 
-def dynamodb_client(region: str, endpoint_url: str):
-    """A small, fast-failing client: the budget must never cost a request more than ~1 s."""
-    return botocore_client(
-        "dynamodb", region, endpoint_url, connect_timeout=0.5, read_timeout=1.0, max_pool_connections=20
+def dynamodb_client(region: str, endpoint_url: str, *, remaining: Callable[[], float] = lambda: float("inf")) -> Any:
+    """A small, fast-failing client: the budget never costs a request more than ~1 s or its time left."""
+    return DeadlineClient(
+        "dynamodb",
+        region,
+        endpoint_url,
+        remaining=remaining,
+        connect_timeout=0.5,
+        read_timeout=1.0,
+        max_pool_connections=20,
     )
 
 
