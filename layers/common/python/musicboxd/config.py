@@ -112,7 +112,10 @@ class Settings:
     rate_window_seconds: int = setting("SPOTIFY_RATE_WINDOW_SECONDS", 30, minimum=1)
     rate_slice_seconds: float = setting("SPOTIFY_RATE_SLICE_SECONDS", 5.0, minimum=0.1)
     background_rate_fraction: float = setting("SPOTIFY_BACKGROUND_FRACTION", 0.5, minimum=0, maximum=1)
-    local_rate_limit: int = setting("SPOTIFY_LOCAL_RATE_LIMIT", 0, minimum=0)  # 0: rate_limit_per_window // 10
+    local_rate_limit: int = setting("SPOTIFY_LOCAL_RATE_LIMIT", 0, minimum=0)  # 0: the budget / lambda_concurrency
+    # containers that may run at once (account quota or reserved concurrency): while the budget
+    # store is down each one allows rate_limit_per_window / this, so all together stay within it
+    lambda_concurrency: int = setting("LAMBDA_CONCURRENCY", 10, minimum=1)
     quota_close_seconds: int = setting("SPOTIFY_QUOTA_CLOSE_SECONDS", 3600, minimum=0)
 
     # -- tier-1 index
@@ -140,6 +143,11 @@ class Settings:
     def search_page_cap(self) -> int:
         """Largest page Spotify's /search serves this app (Development Mode: 10)."""
         return 50 if self.spotify_mode == "extended" else 10
+
+    @property
+    def spotify_local_limit(self) -> int:
+        """Spotify calls per window one container allows itself while the shared budget store is down."""
+        return self.local_rate_limit or max(1, self.rate_limit_per_window // self.lambda_concurrency)
 
     @property
     def extended(self) -> bool:

@@ -136,7 +136,7 @@ class Container:
         return SharedBudget(
             store,
             name="spotify",
-            local_limit=s.local_rate_limit or max(1, s.rate_limit_per_window // 10),
+            local_limit=s.spotify_local_limit,
             window_seconds=s.rate_window_seconds,
             quota_close_seconds=s.quota_close_seconds,
         )
@@ -166,7 +166,9 @@ class Container:
             window_seconds=1.1,
             slice_seconds=0.5,
         )
-        return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)
+        # local_limit 0: MusicBrainz is off while its budget store is down (N containers at 1/s each
+        # would be N requests/s to a service that allows one).
+        return SharedBudget(store, name="musicbrainz", local_limit=0, window_seconds=1.0, quota_close_seconds=60)
 
     @cached_property
     def musicbrainz(self):

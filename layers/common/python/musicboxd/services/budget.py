@@ -9,8 +9,10 @@ DynamoDB UpdateItem, see ``adapters/rate_budget.py``) and often none:
   a closed circuit or an exhausted budget costs no DynamoDB call at all;
 - a 429 we saw ourselves closes the circuit locally at once and in the shared store;
 - when the store fails (DynamoDB throttled or down) the budget fails OPEN onto a conservative
-  in-process sliding window (``local_limit`` calls per window) and leaves the store alone for
-  ``outage_backoff_seconds`` so requests do not pay a DynamoDB timeout each.
+  in-process sliding window (``local_limit`` calls per window: the budget divided by the
+  containers that may run at once, so all of them together stay within it; ``0`` fails
+  closed, as MusicBrainz does) and leaves the store alone for ``outage_backoff_seconds`` so
+  requests do not pay a DynamoDB timeout each.
 
 Circuit: ``closed_until`` set from ``Retry-After`` (``QUOTA_EXCEEDED``: at least
 ``quota_close_seconds``, logged as an error). When it passes, the store grants exactly one
@@ -70,7 +72,7 @@ class LocalWindow:
     """In-process sliding window: the fail-open limiter while the shared store is down."""
 
     def __init__(self, limit: int, window_seconds: float):
-        self.limit = max(1, limit)
+        self.limit = max(0, limit)  # 0: no call at all while the shared store is down
         self.window = window_seconds
         self._calls: deque[float] = deque()
 
@@ -83,6 +85,8 @@ class LocalWindow:
         return True
 
     def retry_at(self, now: float) -> float:
+        if not self._calls:
+            return now + self.window
         return self._calls[0] + self.window if len(self._calls) >= self.limit else now
 
 
