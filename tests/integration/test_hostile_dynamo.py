@@ -64,3 +64,14 @@ def test_provisional_pages_stay_out_of_the_tier1_index(table_settings):
     cache.put_search(search_key("US", "thin", offset=0, limit=10), page, ttl_seconds=600, provisional=True)
     queries = [query for query, _ in DynamoSearchedPages(model, clock=clock).searched_pages()]
     assert "kept" in queries and "thin" not in queries
+
+
+def test_share_counters_refuse_beyond_the_limit(table_settings):
+    from musicboxd.adapters.rate_budget import DynamoShareStore, dynamodb_client
+
+    client = dynamodb_client(table_settings.aws_region, table_settings.dynamodb_endpoint_url)
+    store = DynamoShareStore(client, table_settings.table_name)
+    key = "59999#client#127.0.0.2"
+    assert [store.add(key, calls=1, limit=3, expires_at=2_000_000_000) for _ in range(4)] == [True, True, True, False]
+    assert store.add("59999#client#127.0.0.1", calls=2, limit=3, expires_at=2_000_000_000)
+    assert not store.add("59999#client#127.0.0.1", calls=2, limit=3, expires_at=2_000_000_000)

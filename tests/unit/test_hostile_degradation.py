@@ -47,14 +47,14 @@ def test_empty_and_short_pages_get_the_negative_ttl_and_are_provisional():
     catalog = FakeCatalog([make_album()])
     service = SearchService(cache, catalog, market="US", ttl_seconds=30 * DAY, negative_ttl_seconds=3600, clock=clock)
     service.search("nothing like this", limit=5, offset=0)  # empty page during an incident
-    key = search_key("US", "nothing like this", offset=0, limit=5)
+    key = search_key("US", "nothing like this", offset=0, limit=10)
     assert cache.searches[key].expires_at == clock() + 3600 and key in cache.provisional
     catalog.search_albums = lambda query, *, limit, offset: SearchPage(items=[make_album().summary()], total=500)
     service.search("short page", limit=5, offset=0)
-    assert search_key("US", "short page", offset=0, limit=5) in cache.provisional
+    assert search_key("US", "short page", offset=0, limit=10) in cache.provisional
     catalog.search_albums = lambda query, *, limit, offset: SearchPage(items=[make_album().summary()], total=1)
     service.search("complete", limit=5, offset=0)
-    complete = search_key("US", "complete", offset=0, limit=5)
+    complete = search_key("US", "complete", offset=0, limit=10)
     assert cache.searches[complete].expires_at == clock() + 30 * DAY and complete not in cache.provisional
 
 

@@ -116,6 +116,9 @@ class Settings:
     # containers that may run at once (account quota or reserved concurrency): while the budget
     # store is down each one allows rate_limit_per_window / this, so all together stay within it
     lambda_concurrency: int = setting("LAMBDA_CONCURRENCY", 10, minimum=1)
+    # fairness (issue 15): one caller's (source IP's) and deep paging's shares of the budget per window
+    client_rate_share: float = setting("SPOTIFY_CLIENT_SHARE", 0.2, minimum=0.01, maximum=1)
+    deep_paging_rate_share: float = setting("SPOTIFY_DEEP_PAGING_SHARE", 0.3, minimum=0.01, maximum=1)
     quota_close_seconds: int = setting("SPOTIFY_QUOTA_CLOSE_SECONDS", 3600, minimum=0)
 
     # -- tier-1 index
@@ -148,6 +151,11 @@ class Settings:
     def spotify_local_limit(self) -> int:
         """Spotify calls per window one container allows itself while the shared budget store is down."""
         return self.local_rate_limit or max(1, self.rate_limit_per_window // self.lambda_concurrency)
+
+    @property
+    def search_block_size(self) -> int:
+        """Upstream search pages are fetched and cached in blocks of this many albums."""
+        return self.search_page_cap
 
     @property
     def extended(self) -> bool:

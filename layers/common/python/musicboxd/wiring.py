@@ -142,6 +142,23 @@ class Container:
         )
 
     @cached_property
+    def call_shares(self):
+        """Per-client and per-class shares of the Spotify budget (services.budget.ShareLimiter)."""
+        from musicboxd.adapters.rate_budget import DynamoShareStore
+        from musicboxd.services.budget import ShareLimiter
+        from musicboxd.services.catalog import CLASS_DEEP_PAGING
+
+        s = self.settings
+        return ShareLimiter(
+            DynamoShareStore(self.dynamodb_client, s.table_name),
+            budget=s.rate_limit_per_window,
+            window_seconds=s.rate_window_seconds,
+            client_share=s.client_rate_share,
+            class_shares={CLASS_DEEP_PAGING: s.deep_paging_rate_share},
+            containers=s.lambda_concurrency,
+        )
+
+    @cached_property
     def rate_budget(self):
         """The app-wide Spotify budget as background jobs use it (waits for the window, not the circuit)."""
         from musicboxd.services.budget import BackgroundBudget
@@ -249,10 +266,12 @@ class Container:
             market=self.settings.spotify_market,
             ttl_seconds=self.settings.search_ttl_seconds,
             negative_ttl_seconds=self.settings.negative_ttl_seconds,
+            block_size=self.settings.search_block_size,
             telemetry=self.telemetry,
             fallbacks=self.search_fallbacks(),
             tier1=self.tier1 if self.settings.tier1_search else None,
             demand=self.usage,
+            shares=self.call_shares,
         )
 
     @cached_property
@@ -302,6 +321,7 @@ class Container:
             negative_ttl_seconds=self.settings.negative_ttl_seconds,
             telemetry=self.telemetry,
             demand=self.usage,
+            shares=self.call_shares,
         )
 
 

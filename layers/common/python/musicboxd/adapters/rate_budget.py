@@ -239,3 +239,37 @@ def _code(exc: ClientError) -> str:
 
 def _num(value: float) -> str:
     return str(Decimal(str(round(value, 3))))
+
+
+class DynamoShareStore:
+    """ShareStore: one counter item per (window, client or class), ``SHARE#<window>`` / ``<name>``."""
+
+    def __init__(self, client: Any, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    def add(self, key: str, *, calls: int, limit: int, expires_at: float) -> bool:
+        from musicboxd.adapters.aws import cache_error
+        from musicboxd.adapters.dynamo import MAX_SORT_KEY_BYTES, bounded_key
+
+        window, _, name = key.partition("#")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"SHARE#{window}"}, "sk": {"S": bounded_key(name, MAX_SORT_KEY_BYTES)}},
+                UpdateExpression="SET expires_at = if_not_exists(expires_at, :ttl), kind = :kind ADD n :calls",
+                ConditionExpression="attribute_not_exists(n) OR n <= :room",
+                ExpressionAttributeValues={
+                    ":ttl": {"N": str(int(expires_at))},
+                    ":kind": {"S": "SHARE"},
+                    ":calls": {"N": str(calls)},
+                    ":room": {"N": str(limit - calls)},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise cache_error(exc) from exc
+        except BotoCoreError as exc:
+            raise CacheUnavailable(f"share counter failed: {type(exc).__name__}") from exc

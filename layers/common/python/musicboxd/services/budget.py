@@ -297,3 +297,87 @@ class BackgroundBudget:
 
     def observe(self, status: int) -> None:
         self._budget.observe(status)
+
+
+class ShareStore(Protocol):
+    """Shared counters of the per-client and per-class shares (DynamoDB atomic ADDs)."""
+
+    def add(self, key: str, *, calls: int, limit: int, expires_at: float) -> bool:
+        """Add ``calls`` to counter ``key`` unless it would pass ``limit``; False when refused."""
+        ...
+
+
+class ShareLimiter:
+    """Per-client and per-class shares of the upstream budget (issue 15, finding 2).
+
+    One caller (its source IP as API Gateway reports it) may use at most ``client_share`` of
+    the budget per window, and each budget class its own share (``class_shares``; classes
+    not listed are limited by the shared budget alone). Beyond its share a caller's misses
+    degrade (stale, fallbacks) while other callers still reach the upstream. Counters are
+    fixed windows in the shared store (one conditional UpdateItem per counter, only on a
+    miss); a refusal is remembered in-process until the window ends, so a flood costs no
+    store call. While the store is down, each container counts alone, with its share of the
+    limit (``/ containers``).
+    """
+
+    def __init__(
+        self,
+        store: ShareStore,
+        *,
+        budget: int,
+        window_seconds: float,
+        client_share: float,
+        class_shares: dict[str, float],
+        containers: int = 1,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._store = store
+        self._budget = budget
+        self._window = window_seconds
+        self._client_limit = max(1, math.floor(budget * client_share))
+        self._class_limits = {name: max(1, math.floor(budget * share)) for name, share in class_shares.items()}
+        self._containers = max(1, containers)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._refused: dict[str, float] = {}  # counter key -> refused until (end of its window)
+        self._local: dict[str, int] = {}  # counter key -> calls, while the store is down
+        self._retry_at = 0.0
+        self.store_calls = 0
+
+    def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool:
+        now = self._clock()
+        window = int(now // self._window)
+        window_end = (window + 1) * self._window
+        counters = []
+        if budget_class in self._class_limits:
+            counters.append((f"{window}#class#{budget_class}", self._class_limits[budget_class]))
+        if client:
+            counters.append((f"{window}#client#{client}", self._client_limit))
+        for key, limit in counters:
+            with self._lock:
+                if self._refused.get(key, 0.0) > now:
+                    self._retry_at = self._refused[key]
+                    return False
+            if not self._take(key, calls=calls, limit=limit, expires_at=window_end + self._window):
+                with self._lock:
+                    self._refused = {k: t for k, t in self._refused.items() if t > now}
+                    self._refused[key] = self._retry_at = window_end
+                return False
+        return True
+
+    def retry_after(self) -> float:
+        return max(1.0, math.ceil(self._retry_at - self._clock()))
+
+    def _take(self, key: str, *, calls: int, limit: int, expires_at: float) -> bool:
+        try:
+            self.store_calls += 1
+            return self._store.add(key, calls=calls, limit=limit, expires_at=expires_at)
+        except CacheUnavailable:
+            with self._lock:
+                used = self._local.get(key, 0)
+                if used + calls > max(1, limit // self._containers):
+                    return False
+                if len(self._local) > 10_000:
+                    self._local.clear()
+                self._local[key] = used + calls
+                return True

@@ -146,8 +146,10 @@ class TokenProvider:
                 leased = True
             if not leased:
                 waited, polls = 0.0, 0
-                while polls < self._max_polls and waited < self._wait and self._remaining() > self._poll:
+                while polls < self._max_polls and waited < self._wait:
                     pause = self._poll * (1 + self._jitter())
+                    if self._remaining() <= pause:
+                        break  # never wait past the request's deadline
                     self._sleep(pause)
                     waited += pause
                     polls += 1
