@@ -28,6 +28,7 @@ class StageConfig:
     alert_email: str = ""
     api_cloudwatch_role: bool = False
     reserved_concurrency: bool = True
+    waf_rate_limit: int = 1000  # requests per IP per 5 minutes to /search and /albums (AWS WAF)
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 

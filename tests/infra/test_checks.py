@@ -15,7 +15,6 @@ ALLOWED_ACKS = {
     "AwsSolutions-IAM5[Resource::*]",
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
     "AwsSolutions-L1",
-    "AwsSolutions-APIG3",
     "AwsSolutions-APIG4",
     "AwsSolutions-COG4",
     "AwsSolutions-SQS3",
