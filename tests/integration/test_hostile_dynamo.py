@@ -75,3 +75,13 @@ def test_share_counters_refuse_beyond_the_limit(table_settings):
     assert [store.add(key, calls=1, limit=3, expires_at=2_000_000_000) for _ in range(4)] == [True, True, True, False]
     assert store.add("59999#client#127.0.0.1", calls=2, limit=3, expires_at=2_000_000_000)
     assert not store.add("59999#client#127.0.0.1", calls=2, limit=3, expires_at=2_000_000_000)
+
+
+def test_top_demand_is_a_real_top_k_per_kind(table_settings):
+    usage = DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=FakeClock())
+    noise = {f"A#{i:022d}": 1 for i in range(40)}  # sorts before every query
+    usage.add_demand("2026-02-01", {**noise, "A#" + "z" * 22: 9, "Q#love": 7, "Q#rare": 1})
+    usage.add_demand("2026-02-02", {"Q#love": 5})
+    top = usage.top_demand(["2026-02-01", "2026-02-02"], max_items=40, top=2)
+    assert top["Q#love"] == 12 and top["A#" + "z" * 22] == 9
+    assert sum(key.startswith("Q#") for key in top) == 2 and sum(key.startswith("A#") for key in top) == 2

@@ -141,6 +141,7 @@ class Settings:
     # -- usage analytics
     usage_ttl_seconds: int = setting("USAGE_TTL_SECONDS", 35 * DAY, minimum=1)  # STATS# and DEMAND# counters
     usage_flush_seconds: float = setting("USAGE_FLUSH_SECONDS", 10.0, minimum=0)  # counters written this often
+    demand_per_client_per_day: int = setting("DEMAND_PER_CLIENT_PER_DAY", 200, minimum=0)  # 0: no cap
 
     @property
     def search_page_cap(self) -> int:

@@ -46,7 +46,10 @@ class Container:
         from musicboxd.services.usage import UsageRecorder
 
         return UsageRecorder(
-            lambda: self.usage_store, on_error=_usage_error, flush_interval=self.settings.usage_flush_seconds
+            lambda: self.usage_store,
+            on_error=_usage_error,
+            flush_interval=self.settings.usage_flush_seconds,
+            demand_per_client_per_day=self.settings.demand_per_client_per_day,
         )
 
     @cached_property

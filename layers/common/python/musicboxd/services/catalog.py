@@ -183,7 +183,7 @@ class SearchService:
                         popular = self._tier1.answer(normalized, limit=limit, offset=offset)
                         if popular is not None:  # confident answer from the popular tier's index
                             self._telemetry.count(m.CACHE_HIT_POPULAR)
-                            self._demand.record_query(normalized)
+                            self._demand.record_query(normalized, client=client)
                             return Answer(popular, "popular", HIT)
                     if outcome == HIT:
                         self._telemetry.count(m.CACHE_MISS)
@@ -196,10 +196,10 @@ class SearchService:
                 if len(page.items) < self._block:
                     break  # the end of the results
         except _NoBlock as failed:
-            return self._fallback(normalized, limit=limit, offset=offset, failure=failed.cause)
+            return self._fallback(normalized, limit=limit, offset=offset, failure=failed.cause, client=client)
         if outcome == HIT:
             self._telemetry.count(m.CACHE_HIT_SEARCHED)
-        self._demand.record_query(normalized)
+        self._demand.record_query(normalized, client=client)
         return Answer(_slice(pages, offset=offset, limit=limit, block=self._block), source, outcome)
 
     def _block_from_upstream(
@@ -225,7 +225,9 @@ class SearchService:
             self._cache.call(self._cache.cache.put_search, key, page, ttl_seconds=self._ttl)
         return page, False
 
-    def _fallback(self, normalized: str, *, limit: int, offset: int, failure: CatalogError) -> Answer[SearchPage]:
+    def _fallback(
+        self, normalized: str, *, limit: int, offset: int, failure: CatalogError, client: str | None
+    ) -> Answer[SearchPage]:
         for fallback in self._fallbacks:
             try:
                 found = fallback.search(normalized, limit, offset)
@@ -234,7 +236,7 @@ class SearchService:
                 continue
             if found is not None:
                 self._telemetry.count(FALLBACK_METRICS.get(fallback.source, m.FALLBACK_CACHE_ONLY))
-                self._demand.record_query(normalized)
+                self._demand.record_query(normalized, client=client)
                 return Answer(found, fallback.source, MISS)
         raise failure
 
@@ -270,7 +272,7 @@ class AlbumService:
 
     def get(self, album_id: str, *, client: str | None = None) -> Answer[Album]:
         answer = self._get(album_id, client)
-        self._demand.record_album(album_id)  # only answered requests count as demand
+        self._demand.record_album(album_id, client=client)  # only answered requests count as demand
         return answer
 
     def _get(self, album_id: str, client: str | None) -> Answer[Album]:
