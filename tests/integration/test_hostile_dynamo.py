@@ -66,15 +66,17 @@ def test_provisional_pages_stay_out_of_the_tier1_index(table_settings):
     assert "kept" in queries and "thin" not in queries
 
 
-def test_share_counters_refuse_beyond_the_limit(table_settings):
-    from musicboxd.adapters.rate_budget import DynamoShareStore, dynamodb_client
+def test_per_client_share_items_expire(table_settings):
+    from musicboxd.adapters.rate_budget import DynamoBudgetStore, dynamodb_client
 
     client = dynamodb_client(table_settings.aws_region, table_settings.dynamodb_endpoint_url)
-    store = DynamoShareStore(client, table_settings.table_name)
-    key = "59999#client#127.0.0.2"
-    assert [store.add(key, calls=1, limit=3, expires_at=2_000_000_000) for _ in range(4)] == [True, True, True, False]
-    assert store.add("59999#client#127.0.0.1", calls=2, limit=3, expires_at=2_000_000_000)
-    assert not store.add("59999#client#127.0.0.1", calls=2, limit=3, expires_at=2_000_000_000)
+    store = DynamoBudgetStore(
+        client, table_settings.table_name, name="spotify#client#127.0.0.2", limit=3,
+        window_seconds=30, slice_seconds=5, ttl_seconds=120,
+    )  # fmt: skip
+    now = 1_800_000_000.0
+    assert [store.take(now=now, interactive=True).granted for _ in range(4)] == [True, True, True, False]
+    assert float(store.read()["expires_at"]["N"]) == now + 120
 
 
 def test_top_demand_is_a_real_top_k_per_kind(table_settings):

@@ -1,8 +1,6 @@
 """Finding 2 of issue 15: upstream pages fetched and cached in blocks; per-client and
 per-class shares of the Spotify budget."""
 
-import threading
-
 import pytest
 
 from musicboxd.errors import RateLimited
@@ -10,6 +8,7 @@ from musicboxd.models import AlbumSummary, SearchPage
 from musicboxd.services.budget import ShareLimiter
 from musicboxd.services.catalog import CLASS_DEEP_PAGING, SearchService, block_starts
 from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
+from tests.unit.test_budget import MemoryBudgetStore
 
 TOTAL = 1200
 
@@ -29,19 +28,6 @@ class PagedCatalog:
 
 def summary(position: int) -> AlbumSummary:
     return make_album(f"{position:022d}", name=f"Album {position}").summary()
-
-
-class MemoryShareStore:
-    def __init__(self):
-        self.counters: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def add(self, key, *, calls, limit, expires_at):
-        with self._lock:
-            if self.counters.get(key, 0) + calls > limit:
-                return False
-            self.counters[key] = self.counters.get(key, 0) + calls
-            return True
 
 
 def service(catalog, clock, **kwargs):
@@ -80,9 +66,9 @@ def test_the_end_of_the_results_stops_block_fetching():
     assert len(catalog.calls) == 1
 
 
-def shares(clock, store=None):
+def shares(clock):
     return ShareLimiter(
-        store or MemoryShareStore(),
+        lambda name, limit: MemoryBudgetStore(limit=limit, window=30, slice_s=5),
         budget=150,
         window_seconds=30,
         client_share=0.2,
@@ -104,7 +90,10 @@ def test_one_client_beyond_its_share_degrades_while_others_still_reach_spotify()
     assert attacker_calls == 30  # 20 % of 150
     answer = search.search("legit", limit=10, offset=0, client="127.0.0.1")
     assert answer.source == "spotify"
-    clock.advance(30)  # the next window
+    clock.advance(20)
+    with pytest.raises(RateLimited):  # a rolling window: 20 s later its 30 calls still count
+        search.search("attack later", limit=10, offset=0, client="127.0.0.2")
+    clock.advance(16)  # the window (plus its slice) has passed
     assert search.search("attack again", limit=10, offset=0, client="127.0.0.2").source == "spotify"
 
 

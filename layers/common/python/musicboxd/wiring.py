@@ -147,13 +147,25 @@ class Container:
     @cached_property
     def call_shares(self):
         """Per-client and per-class shares of the Spotify budget (services.budget.ShareLimiter)."""
-        from musicboxd.adapters.rate_budget import DynamoShareStore
+        from musicboxd.adapters.rate_budget import DynamoBudgetStore
         from musicboxd.services.budget import ShareLimiter
         from musicboxd.services.catalog import CLASS_DEEP_PAGING
 
         s = self.settings
+
+        def store_for(name: str, limit: int) -> DynamoBudgetStore:
+            return DynamoBudgetStore(
+                self.dynamodb_client,
+                s.table_name,
+                name=f"spotify#{name}",
+                limit=limit,
+                window_seconds=s.rate_window_seconds,
+                slice_seconds=s.rate_slice_seconds,
+                ttl_seconds=2 * s.rate_window_seconds + 60,
+            )
+
         return ShareLimiter(
-            DynamoShareStore(self.dynamodb_client, s.table_name),
+            store_for,
             budget=s.rate_limit_per_window,
             window_seconds=s.rate_window_seconds,
             client_share=s.client_rate_share,

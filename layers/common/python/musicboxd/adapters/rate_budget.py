@@ -77,6 +77,7 @@ class DynamoBudgetStore:
         window_seconds: float,
         slice_seconds: float,
         background_fraction: float = 0.5,
+        ttl_seconds: float | None = None,
     ):
         if limit < 1:
             raise ValueError("limit must be >= 1")
@@ -92,6 +93,7 @@ class DynamoBudgetStore:
             "sk": {"S": f"{self.limit}:{self.background_limit}:{self.slice_ms}:{self.span}"},
         }
         self._holder = uuid.uuid4().hex
+        self._ttl = ttl_seconds  # per-client shares: the item expires when the caller goes away
         self._stale: set[str] = set()
         self._lock = threading.Lock()
 
@@ -113,14 +115,17 @@ class DynamoBudgetStore:
             f"SET i{k} = if_not_exists(i{k}, a), g{k} = if_not_exists(g{k}, b), pu = :pu, ph = :me"
             " ADD n :one, a :one, b :one"
         )
-        if stale:
-            update += " REMOVE " + ", ".join(stale)
         values = {
             ":one": {"N": "1"},
             ":now": {"N": _num(now)},
             ":pu": {"N": _num(now + PROBE_LEASE_SECONDS)},
             ":me": {"S": self._holder},
         }
+        if self._ttl is not None:
+            update = update.replace("SET ", "SET expires_at = :exp, ", 1)
+            values[":exp"] = {"N": str(int(now + self._ttl))}
+        if stale:
+            update += " REMOVE " + ", ".join(stale)
         try:
             response = self._update(update, f"{circuit} AND {condition}", values)
         except _Refused as refused:
@@ -239,37 +244,3 @@ def _code(exc: ClientError) -> str:
 
 def _num(value: float) -> str:
     return str(Decimal(str(round(value, 3))))
-
-
-class DynamoShareStore:
-    """ShareStore: one counter item per (window, client or class), ``SHARE#<window>`` / ``<name>``."""
-
-    def __init__(self, client: Any, table_name: str):
-        self._client = client
-        self._table = table_name
-
-    def add(self, key: str, *, calls: int, limit: int, expires_at: float) -> bool:
-        from musicboxd.adapters.aws import cache_error
-        from musicboxd.adapters.dynamo import MAX_SORT_KEY_BYTES, bounded_key
-
-        window, _, name = key.partition("#")
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"SHARE#{window}"}, "sk": {"S": bounded_key(name, MAX_SORT_KEY_BYTES)}},
-                UpdateExpression="SET expires_at = if_not_exists(expires_at, :ttl), kind = :kind ADD n :calls",
-                ConditionExpression="attribute_not_exists(n) OR n <= :room",
-                ExpressionAttributeValues={
-                    ":ttl": {"N": str(int(expires_at))},
-                    ":kind": {"S": "SHARE"},
-                    ":calls": {"N": str(calls)},
-                    ":room": {"N": str(limit - calls)},
-                },
-            )
-            return True
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise cache_error(exc) from exc
-        except BotoCoreError as exc:
-            raise CacheUnavailable(f"share counter failed: {type(exc).__name__}") from exc

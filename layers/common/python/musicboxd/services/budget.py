@@ -29,7 +29,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -299,30 +299,25 @@ class BackgroundBudget:
         self._budget.observe(status)
 
 
-class ShareStore(Protocol):
-    """Shared counters of the per-client and per-class shares (DynamoDB atomic ADDs)."""
-
-    def add(self, key: str, *, calls: int, limit: int, expires_at: float) -> bool:
-        """Add ``calls`` to counter ``key`` unless it would pass ``limit``; False when refused."""
-        ...
-
-
 class ShareLimiter:
     """Per-client and per-class shares of the upstream budget (issue 15, finding 2).
 
     One caller (its source IP as API Gateway reports it) may use at most ``client_share`` of
-    the budget per window, and each budget class its own share (``class_shares``; classes
-    not listed are limited by the shared budget alone). Beyond its share a caller's misses
-    degrade (stale, fallbacks) while other callers still reach the upstream. Counters are
-    fixed windows in the shared store (one conditional UpdateItem per counter, only on a
-    miss); a refusal is remembered in-process until the window ends, so a flood costs no
-    store call. While the store is down, each container counts alone, with its share of the
-    limit (``/ containers``).
+    the budget per rolling window, and each budget class its own share (``class_shares``;
+    classes not listed are limited by the shared budget alone). Each share is a budget of its
+    own in the shared store (``store_for(name, limit)``: the same sliding-slice item as the
+    app-wide budget, so no rolling window ever sees more than the share), taken only on a
+    miss. Beyond its share a caller's misses degrade (stale, fallbacks) while other callers
+    still reach the upstream. A refusal is remembered in-process until it can change, so a
+    flood costs no store call; while the store is down each container keeps its own window
+    with ``1 / containers`` of each share.
     """
+
+    MAX_TRACKED = 4096  # names with an in-process store handle or refusal (LRU)
 
     def __init__(
         self,
-        store: ShareStore,
+        store_for: Callable[[str, int], BudgetStore],
         *,
         budget: int,
         window_seconds: float,
@@ -331,53 +326,62 @@ class ShareLimiter:
         containers: int = 1,
         clock: Callable[[], float] = time.time,
     ):
-        self._store = store
-        self._budget = budget
+        self._store_for = store_for
         self._window = window_seconds
         self._client_limit = max(1, math.floor(budget * client_share))
         self._class_limits = {name: max(1, math.floor(budget * share)) for name, share in class_shares.items()}
         self._containers = max(1, containers)
         self._clock = clock
         self._lock = threading.Lock()
-        self._refused: dict[str, float] = {}  # counter key -> refused until (end of its window)
-        self._local: dict[str, int] = {}  # counter key -> calls, while the store is down
+        self._stores: OrderedDict[str, BudgetStore] = OrderedDict()
+        self._refused: OrderedDict[str, float] = OrderedDict()  # name -> refused until
+        self._local: OrderedDict[str, LocalWindow] = OrderedDict()  # while the store is down
         self._retry_at = 0.0
-        self.store_calls = 0
 
     def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool:
         now = self._clock()
-        window = int(now // self._window)
-        window_end = (window + 1) * self._window
-        counters = []
+        shares = []
+        if client:  # first: a caller over its share is refused in-process, without a store call
+            shares.append((f"client#{client}", self._client_limit))
         if budget_class in self._class_limits:
-            counters.append((f"{window}#class#{budget_class}", self._class_limits[budget_class]))
-        if client:
-            counters.append((f"{window}#client#{client}", self._client_limit))
-        for key, limit in counters:
+            shares.append((f"class#{budget_class}", self._class_limits[budget_class]))
+        for name, limit in shares:
             with self._lock:
-                if self._refused.get(key, 0.0) > now:
-                    self._retry_at = self._refused[key]
+                until = self._refused.get(name, 0.0)
+                if until > now:
+                    self._retry_at = until
                     return False
-            if not self._take(key, calls=calls, limit=limit, expires_at=window_end + self._window):
-                with self._lock:
-                    self._refused = {k: t for k, t in self._refused.items() if t > now}
-                    self._refused[key] = self._retry_at = window_end
-                return False
+            for _ in range(calls):
+                retry_at = self._take(name, limit, now)
+                if retry_at is not None:
+                    with self._lock:
+                        self._refused[name] = self._retry_at = max(retry_at, now + 0.001)
+                        _trim(self._refused, self.MAX_TRACKED)
+                    return False
         return True
 
     def retry_after(self) -> float:
         return max(1.0, math.ceil(self._retry_at - self._clock()))
 
-    def _take(self, key: str, *, calls: int, limit: int, expires_at: float) -> bool:
+    def _take(self, name: str, limit: int, now: float) -> float | None:
+        """None when granted, else when to ask again."""
+        with self._lock:
+            store = self._stores.get(name)
+            if store is None:
+                store = self._stores[name] = self._store_for(name, limit)
+                _trim(self._stores, self.MAX_TRACKED)
         try:
-            self.store_calls += 1
-            return self._store.add(key, calls=calls, limit=limit, expires_at=expires_at)
+            grant = store.take(now=now, interactive=True)
         except CacheUnavailable:
             with self._lock:
-                used = self._local.get(key, 0)
-                if used + calls > max(1, limit // self._containers):
-                    return False
-                if len(self._local) > 10_000:
-                    self._local.clear()
-                self._local[key] = used + calls
-                return True
+                local = self._local.get(name)
+                if local is None:
+                    local = self._local[name] = LocalWindow(max(1, limit // self._containers), self._window)
+                    _trim(self._local, self.MAX_TRACKED)
+                return None if local.take(now) else local.retry_at(now)
+        return None if grant.granted else grant.retry_at
+
+
+def _trim(items: OrderedDict, size: int) -> None:
+    while len(items) > size:
+        items.popitem(last=False)
