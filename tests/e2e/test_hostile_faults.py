@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("tools.emulator.server", reason="needs the Spotify emulator (tools/emulator)")
 
-from tests.e2e.test_resilience_faults import BOUND, assert_envelope, expire, stack, st, words  # noqa: E402,F401
+from tests.e2e.test_resilience_faults import BOUND, assert_envelope, expire, st, stack, words  # noqa: E402,F401
 
 pytestmark = pytest.mark.timeout(120)
 
