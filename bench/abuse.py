@@ -243,7 +243,7 @@ def run(name: str, workload: Workload, *, attack: bool, steady_seconds: float, l
 
 
 def _count_items(container) -> int:
-    client = container.model._get_connection().connection.client
+    client = container.dynamodb_client
     total, start = 0, None
     while True:
         kwargs: dict[str, Any] = {"TableName": container.settings.table_name, "Select": "COUNT"}

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.timeout(120)
 HTML = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
-def cached_from_spotify(stack, seed: int) -> str:
+def cached_from_spotify(local, seed: int) -> str:
     """A real album name searched once, so Spotify's answer is in the cache (a cold container's
     first request may spend its budget starting up: asked again then)."""
-    (query,) = words(stack, 1, seed=seed)
+    (query,) = words(local, 1, seed=seed)
     for _ in range(3):
-        if stack.get("/search", q=query)[0].json().get("source") in ("spotify", "cache"):
+        if local.get("/search", q=query)[0].json().get("source") in ("spotify", "cache"):
             return query
     raise AssertionError(f"{query!r} never answered by Spotify")
 

@@ -14,13 +14,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 from musicboxd.errors import CacheRejected, CacheUnavailable, CatalogError, NotFound, RateLimited
 from musicboxd.models import Album, SearchPage
 from musicboxd.normalize import searchable_query
-from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CachedSearch, CatalogSource, Tier1Search
+from musicboxd.ports import (
+    TIER_POPULAR,
+    TIER_SEARCHED,
+    AlbumCache,
+    CachedSearch,
+    CatalogSource,
+    Telemetry,
+    Tier1Search,
+)
+from musicboxd.services.memory_telemetry import NullTelemetry
 from musicboxd.services.singleflight import SingleFlight
-from musicboxd.services.telemetry import NullTelemetry, Telemetry
 from musicboxd.services.usage import DemandRecorder, NullDemand
 
 T = TypeVar("T")

@@ -16,19 +16,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
-from musicboxd.ports import Clock, Token, TokenStore
+from musicboxd.ports import Clock, Lease, Token, TokenStore
 
 logger = logging.getLogger(__name__)
 
 EXPIRY_SLACK_SECONDS = 5.0  # closer to expiry than this, a token is no longer used
-
-
-class Lease(Protocol):
-    def acquire(self, name: str, *, ttl_seconds: float) -> bool: ...
-
-    def release(self, name: str) -> None: ...
 
 
 class SystemClock:
