@@ -7,7 +7,7 @@ import pytest
 
 from musicboxd.adapters.dynamo import MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, DynamoCache, bounded_key, make_model
 from musicboxd.adapters.index_store import DynamoSearchedPages
-from musicboxd.adapters.jobs import DynamoUsage
+from musicboxd.adapters.job_stores import DynamoUsage
 from musicboxd.errors import CacheRejected
 from musicboxd.models import SearchPage
 from musicboxd.services.catalog import search_key

@@ -73,6 +73,7 @@ def shares(clock):
         window_seconds=30,
         client_share=0.2,
         class_shares={CLASS_DEEP_PAGING: 0.3},
+        free_calls=0,
         clock=clock,
     )
 
@@ -121,3 +122,18 @@ def test_a_stale_copy_answers_a_client_beyond_its_share():
     with pytest.raises(RateLimited):
         search.search("uncached", limit=10, offset=0, client="127.0.0.2")
     assert search.search("kept", limit=10, offset=0, client="127.0.0.2").source == "stale"
+
+
+def test_a_callers_first_calls_in_a_container_cost_no_store_call():
+    clock = FakeClock(1_800_000_000.0)
+    created: list[str] = []
+
+    def store_for(name, limit):
+        created.append(name)
+        return MemoryBudgetStore(limit=limit, window=30, slice_s=5)
+
+    limiter = ShareLimiter(store_for, budget=150, window_seconds=30, client_share=0.2, class_shares={}, free_calls=2)
+    assert limiter.allow("127.0.0.1", "first_page") and limiter.allow("127.0.0.1", "first_page")
+    assert created == []
+    assert limiter.allow("127.0.0.1", "first_page")
+    assert created == ["client#127.0.0.1"]

@@ -3,7 +3,7 @@ within the Spotify budget, and MusicBrainz is off."""
 
 from musicboxd.config import Settings
 from musicboxd.errors import CacheUnavailable
-from musicboxd.wiring import Container
+from musicboxd.wiring import AppContainer
 from tests.fakes import FakeClock
 from tests.unit.test_budget import MemoryBudgetStore, budget
 
@@ -22,7 +22,7 @@ def test_each_containers_share_is_the_budget_over_the_configured_concurrency():
 
 
 def test_wired_budgets_while_the_store_is_down():
-    container = Container(Settings(rate_limit_per_window=150, lambda_concurrency=30, table_name="t"))
+    container = AppContainer(Settings(rate_limit_per_window=150, lambda_concurrency=30, table_name="t"))
 
     def down(**kwargs):
         raise CacheUnavailable("budget store unreachable")
