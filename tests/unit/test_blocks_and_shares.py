@@ -132,7 +132,9 @@ def test_a_callers_first_calls_in_a_container_cost_no_store_call():
         created.append(name)
         return MemoryBudgetStore(limit=limit, window=30, slice_s=5)
 
-    limiter = ShareLimiter(store_for, budget=150, window_seconds=30, client_share=0.2, class_shares={}, free_calls=2)
+    limiter = ShareLimiter(
+        store_for, budget=150, window_seconds=30, client_share=0.2, class_shares={}, free_calls=2, clock=clock
+    )
     assert limiter.allow("127.0.0.1", "first_page") and limiter.allow("127.0.0.1", "first_page")
     assert created == []
     assert limiter.allow("127.0.0.1", "first_page")
