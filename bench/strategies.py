@@ -130,7 +130,7 @@ class SeedSearchService:
         self._names = names
         self._catalog = catalog
 
-    def search(self, query: str, *, limit: int, offset: int) -> Answer[SearchPage]:
+    def search(self, query: str, *, limit: int, offset: int, client: str | None = None) -> Answer[SearchPage]:
         folded = normalize_query(query)
         if not folded:
             raise ValueError("query is empty after normalization")

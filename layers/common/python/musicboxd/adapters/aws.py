@@ -26,6 +26,13 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
+@lru_cache(maxsize=1)
+def _session() -> botocore.session.Session:
+    """One session per container: its loader reads each service model once, so a client per
+    timeout step (DeadlineClient) costs milliseconds, not a model load."""
+    return botocore.session.get_session()
+
+
 @lru_cache(maxsize=32)
 def botocore_client(
     service: str,
@@ -38,7 +45,7 @@ def botocore_client(
     max_pool_connections: int = 10,
 ):
     """One fast-failing client per (service, region, endpoint, timeouts), reused by the container."""
-    return botocore.session.get_session().create_client(
+    return _session().create_client(
         service,
         region_name=region,
         endpoint_url=endpoint_url or None,
@@ -68,7 +75,7 @@ def cache_error(exc: Exception) -> CacheUnavailable:
 
 
 MIN_CALL_SECONDS = 0.05  # below this much time left, an AWS call is not started
-TIMEOUT_STEP = 0.25  # timeouts are rounded up to this, so a few cached clients serve every deadline
+TIMEOUT_STEPS = (2.0, 1.0, 0.5, 0.25)  # read timeouts a DeadlineClient uses: a few cached clients serve every deadline
 
 
 class DeadlineClient:
@@ -123,4 +130,4 @@ class DeadlineClient:
 
 
 def _step_down(seconds: float) -> float:
-    return max(TIMEOUT_STEP / 2, math.floor(seconds / TIMEOUT_STEP) * TIMEOUT_STEP)
+    return next((step for step in TIMEOUT_STEPS if step <= seconds), TIMEOUT_STEPS[-1])
