@@ -25,6 +25,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from musicboxd.config import Settings
 from musicboxd.errors import (
@@ -46,6 +47,17 @@ MAX_RETRY_AFTER = 86_400.0  # a day: beyond that the number is nonsense, not a p
 
 # (endpoint, status, seconds) after each upstream call, for metrics and usage stats.
 CallObserver = Callable[[str, int, float], None]
+
+
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the next (jittered) sleep plus a minimal call would overrun the deadline."""
+
+    def __init__(self, deadline: Deadline):
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return self._deadline.remaining() <= upcoming + MIN_CALL_SECONDS
 
 
 class _Transient(Exception):
@@ -306,13 +318,8 @@ class SpotifyCatalog:
             raise Unavailable(f"refusing to send the Spotify token to {httpx.URL(url).host}")
         deadline = self._deadline()
 
-        def stop_at_deadline(state: RetryCallState) -> bool:
-            # Stop when the next (jittered) sleep plus a minimal call would overrun the deadline.
-            upcoming = state.upcoming_sleep or 0.0
-            return deadline.remaining() <= upcoming + MIN_CALL_SECONDS
-
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts) | stop_at_deadline,
+            stop=stop_after_attempt(self._max_attempts) | _StopAtDeadline(deadline),
             wait=wait_random_exponential(multiplier=0.1, max=1.0),
             retry=retry_if_exception_type(_Transient),
             reraise=True,
