@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler.router import Router
 
 def source_ip(router: Router) -> str | None:
     """``requestContext.identity.sourceIp`` of the request being handled (None when absent)."""
-    try:
-        return router.current_event.request_context.identity.source_ip or None
-    except (AttributeError, KeyError, TypeError):
-        return None
+    context = router.current_event.raw_event.get("requestContext") or {}
+    source = (context.get("identity") or {}).get("sourceIp")
+    return str(source) if source else None
