@@ -1,9 +1,9 @@
 """Finding 6 of issue 15: every SSM and budget DynamoDB call fits in the request's remaining time."""
 
 import pytest
-from botocore.exceptions import ConnectTimeoutError
 
 from musicboxd.adapters.aws import DeadlineClient
+from musicboxd.errors import DeadlineExceeded
 
 
 def make(left):
@@ -20,5 +20,5 @@ def test_timeouts_and_retries_shrink_to_the_time_left():
 
 
 def test_no_call_is_started_without_time_left():
-    with pytest.raises(ConnectTimeoutError):
+    with pytest.raises(DeadlineExceeded):
         make(0.01).get_parameter(Name="/x")

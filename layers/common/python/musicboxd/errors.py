@@ -28,6 +28,10 @@ class Unavailable(CatalogError):
     """Upstream failed (5xx, timeout, auth failure) or no time is left to ask it."""
 
 
+class DeadlineExceeded(Unavailable):
+    """No time left in the request for this call (an AWS call cut short by the deadline): never an outage."""
+
+
 class Forbidden(CatalogError):
     """The upstream refused the call (e.g. an endpoint removed for Development Mode apps)."""
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ConnectTimeoutError
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-from musicboxd.errors import CacheRejected, CacheUnavailable
+from musicboxd.errors import CacheRejected, CacheUnavailable, DeadlineExceeded
 
 # DynamoDB errors that mean "the table is struggling": they switch the cache off for a moment.
 # Any other error DynamoDB answers with (ValidationException, ...) rejects that one call only.
@@ -83,7 +83,9 @@ class DeadlineClient:
 
     Each call picks (and caches) a client whose connect/read timeouts fit in what is left
     and makes one attempt when two would not fit; with no time left the call is not made
-    (``ConnectTimeoutError``, a BotoCoreError every adapter already handles).
+    (``DeadlineExceeded``). A timeout of a call whose timeouts were cut to fit is
+    ``DeadlineExceeded`` too: the request ran out of time, the service is not down (the
+    budget must not fail open on it).
     """
 
     def __init__(
@@ -106,12 +108,12 @@ class DeadlineClient:
     def client(self) -> Any:
         left = self._remaining()
         if left < MIN_CALL_SECONDS:
-            raise ConnectTimeoutError(endpoint_url=f"{self._service} (no time left in this request)")
+            raise DeadlineExceeded(f"no time left in this request for a {self._service} call")
         connect, read, attempts = self._connect, self._read, self._attempts
         if math.isfinite(left):
             read = min(read, _step_down(left))
             connect = min(connect, read)
-            attempts = attempts if left >= attempts * (connect + read) else 1
+            attempts = attempts if left >= connect + attempts * read else 1
         return botocore_client(
             self._service,
             self._region,
@@ -124,7 +126,13 @@ class DeadlineClient:
 
     def __getattr__(self, name: str) -> Any:
         def call(**kwargs: Any) -> Any:
-            return getattr(self.client(), name)(**kwargs)
+            client = self.client()
+            try:
+                return getattr(client, name)(**kwargs)
+            except (ConnectTimeoutError, ReadTimeoutError) as exc:
+                if client.meta.config.read_timeout < self._read:  # cut short by the deadline
+                    raise DeadlineExceeded(f"{self._service} call cut short by the request deadline") from exc
+                raise
 
         return call
 
