@@ -7,7 +7,7 @@ import pytest
 from infra.constructs.api import CATALOG_PATHS
 from musicboxd import routes
 
-from .conftest import Synth, synthesize
+from .conftest import ALERT_EMAIL, Synth, synthesize
 from .test_api import methods
 
 
@@ -15,7 +15,7 @@ from .test_api import methods
 def chosen(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """prod with both compliance choices made: the sweep on, API keys required."""
     return synthesize(tmp_path_factory.mktemp("cdk-prod-chosen"), stage="prod", popularity_sweep="true",
-                      require_api_key="true")  # fmt: skip
+                      require_api_key="true", alert_email=ALERT_EMAIL)  # fmt: skip
 
 
 def populate_environment(synth: Synth) -> dict[str, str]:
