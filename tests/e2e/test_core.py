@@ -152,3 +152,20 @@ def test_token_is_shared_through_ssm_and_refreshed_on_401(api, emulator, stack):
     assert response.status_code == 200, response.text
     stats = emulator.get("/_emulator/stats").json()
     assert stats["tokens_issued"] == issued + 1
+
+
+def test_revalidation_is_a_304_without_body_and_without_a_spotify_call(api, emulator):
+    album = sample(emulator, 1, seed=5)["albums"][0]
+    for path in (f"/albums/{album['id']}", f"/search?q={album['name']}&limit=3"):
+        api.get(path)  # the Spotify answer; from now on the cached one (its own bytes, its own ETag)
+        cached = api.get(path)
+        assert (
+            cached.headers["Cache-Control"].startswith("public, max-age=")
+            and "s-maxage" in cached.headers["Cache-Control"]
+        )
+        calls = spotify_calls(emulator)
+        revalidated = api.get(path, headers={"If-None-Match": cached.headers["ETag"]})
+        assert revalidated.status_code == 304 and revalidated.content == b""
+        assert revalidated.headers["ETag"] == cached.headers["ETag"]
+        assert spotify_calls(emulator) == calls
+        assert api.get(path, headers={"If-None-Match": '"stale-tag"'}).content == cached.content

@@ -98,6 +98,9 @@ class Settings:
     cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
     usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
     cors_allow_origin: str = "*"  # the web app's origin when deployed
+    http_max_age_seconds: int = 3600  # Cache-Control max-age of a fresh answer (browsers, apps)
+    http_shared_max_age_seconds: int = DAY  # s-maxage of a fresh answer (CDN)
+    http_degraded_max_age_seconds: int = 60  # max-age of a stale or fallback answer
     usage_flush_seconds: float = 10.0  # counters are written at most this often per container
     l1_cache_items: int = 512  # per-container in-memory L1 in front of DynamoDB (0: off)
     l1_cache_seconds: int = 300  # an L1 entry is re-read from DynamoDB after this long
@@ -165,6 +168,9 @@ class Settings:
             usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
             usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),
             cors_allow_origin=e.get("CORS_ALLOW_ORIGIN", d.cors_allow_origin) or d.cors_allow_origin,
+            http_max_age_seconds=_int(e, "HTTP_MAX_AGE_SECONDS", d.http_max_age_seconds),
+            http_shared_max_age_seconds=_int(e, "HTTP_SHARED_MAX_AGE_SECONDS", d.http_shared_max_age_seconds),
+            http_degraded_max_age_seconds=_int(e, "HTTP_DEGRADED_MAX_AGE_SECONDS", d.http_degraded_max_age_seconds),
         )
 
 

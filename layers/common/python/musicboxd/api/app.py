@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import partial
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from musicboxd.api.errors import BadRequest, error_response, retry_after_header
+from musicboxd.api.http_cache import CachePolicy, http_cache_middleware
 from musicboxd.errors import (
     BadUpstreamRequest,
     CatalogError,
@@ -57,8 +61,18 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
     from musicboxd.config import settings
 
     # Lambda proxy integration: the function, not API Gateway, must add CORS headers.
-    cors = CORSConfig(allow_origin=settings().cors_allow_origin, expose_headers=["X-Cache", "Retry-After"], max_age=600)
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    config = settings()
+    cors = CORSConfig(
+        allow_origin=config.cors_allow_origin, expose_headers=["X-Cache", "Retry-After", "ETag"], max_age=600
+    )
+    serializer = partial(json.dumps, separators=(",", ":"), cls=Encoder)  # Powertools' default, shared with ETags
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors, serializer=serializer)
+    policy = CachePolicy(
+        max_age=config.http_max_age_seconds,
+        shared_max_age=config.http_shared_max_age_seconds,
+        degraded_max_age=config.http_degraded_max_age_seconds,
+    )
+    app.use([http_cache_middleware(policy, serializer)])
     for router in routers:
         app.include_router(router)
 
