@@ -118,6 +118,11 @@ def markdown(doc: dict) -> str:
                       "in the run "
                       "(no exact-key cache can answer those; only the popular tier and tier 1 can). Misses of ours on "
                       f"requests made before: **{ours_st['misses_on_repeats']}**."]  # fmt: skip
+        costs = {k: v["cost"] for k, v in figs.items() if "cost" in v}
+        if costs:
+            from bench.cost import cost_lines
+
+            lines += [""] + cost_lines(costs, STRATEGY_LABELS)
         warm = [f"{k} {v['warmup']['spotify_calls']} calls, hit rate {_pc(v['warmup']['hit_rate'])}"
                 for k, v in figs.items()]  # fmt: skip
         lines += ["", "Warm-up (not scored): " + ", ".join(warm) + ".", ""]

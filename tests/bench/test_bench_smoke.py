@@ -61,14 +61,20 @@ def test_smoke_run(catalog, tmp_path):
     assert figs["ours"]["steady"]["dynamo_per_hit_max"] in (None, 0, 1)
     assert figs["ours"]["populate"]["albums_cached"] > 0
     assert figs["ours"]["suggest"]["n"] == 5
+    for fig in figs.values():  # priced: every steady request, with and without the CDN in front
+        cost = fig["cost"]
+        assert cost["with_cdn"]["total"] > 0 and cost["without_cdn"]["total"] > 0
+        assert sum(route["requests"] for route in cost["by_route"].values()) == 30
+    assert figs["ours"]["cost"]["edge_share"] > 0  # repeats of the warm-up answered at the edge
     gs = goals("development", figs, {})
+    assert any("$ per million" in g["goal"] for g in gs)
     assert all(goal_line(g).startswith(("PASS", "FAIL")) for g in gs)
 
     doc = {"generated": "now", "machine": "test", "run_seconds": 1.0, "workload": workload.describe(),
            "search_limit": 10, "latency_ms": 0, "populate_note": "stand-in", "modes": {"development": figs},
            "static": {}, "goals": gs}  # fmt: skip
     text = markdown(doc)
-    assert "| ours |" in text and "## Goals" in text
+    assert "| ours |" in text and "## Goals" in text and "$ per million requests at steady state" in text
     json.dumps(doc, default=str)
     plot(results, tmp_path / "plot.png", workload.describe()["warmup"])
     assert (tmp_path / "plot.png").stat().st_size > 1000
