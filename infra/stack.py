@@ -8,7 +8,8 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.constructs.api import RestApi
+from infra.constructs.api import QUERY_PARAMETERS, RestApi
+from infra.constructs.cdn import Cdn, edge_secret
 from infra.constructs.layer import Functions
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.parameters import SpotifyParameters
@@ -67,12 +68,24 @@ class MusicboxdStack(Stack):
             "CORS_ALLOW_ORIGIN": stage.web_origin,
             **self.parameters.environment(),
         }
+        if stage.cdn:
+            environment["EDGE_ORIGIN_SECRET"] = edge_secret()
         self.functions = Functions(self, "Functions", stage=stage, environment=environment)
         for fn in self.functions.functions.values():
             self.grant_table(fn)
             self.parameters.grant(fn)
 
         self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.functions)
+        self.cdn = None
+        if stage.cdn:
+            self.cdn = Cdn(
+                self,
+                "Edge",
+                stage=stage,
+                api=self.api.api,
+                query_parameters=[name for names in QUERY_PARAMETERS.values() for name in names],
+                secret=edge_secret(),
+            )
         self.schedules = Schedules(
             self,
             "Jobs",
@@ -90,6 +103,8 @@ class MusicboxdStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
+        if self.cdn is not None:
+            CfnOutput(self, "CdnUrl", value=self.cdn.url, description="Base URL of the API through CloudFront")
         CfnOutput(self, "TableName", value=self.table.table.table_name)
         for name, fn in self.functions.functions.items():
             CfnOutput(self, f"{name.title()}FunctionName", value=fn.function_name)

@@ -28,6 +28,7 @@ class StageConfig:
     alert_email: str = ""
     api_cloudwatch_role: bool = False
     reserved_concurrency: bool = True
+    cdn: bool = False  # CloudFront in front of the API (infra/constructs/cdn.py)
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 
@@ -80,13 +81,14 @@ DEFAULTS: dict[str, StageConfig] = {
         throttle_rate=100,
         throttle_burst=200,
         web_origin="https://musicboxd.example",
+        cdn=True,
     ),
 }
 
 
 # Env vars infra owns (derived from resources) or that must never be plain env (secrets/endpoints).
 RESERVED_ENV = re.compile(
-    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME"
+    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME|EDGE_ORIGIN_SECRET"
     r"|.*_ENDPOINT_URL|AWS_.*|LAMBDA_.*|_.*)$"
 )
 
@@ -127,7 +129,7 @@ def from_context(node: Node) -> StageConfig:
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):
         overrides["alert_email"] = str(email).strip()
-    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency"):
+    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency", "cdn"):
         raw = node.try_get_context(key)
         if raw is not None and raw != "":
             field = "schedules_enabled" if key == "schedules" else key
