@@ -5,7 +5,8 @@
   same DynamoDB item scheme as Spotify's, limit 1 per rolling second); a 503 closes it briefly;
 - never waits past the request's deadline, never raises: ``None`` means "try the next source";
 - results carry the MBID in ``mbid`` only (``id`` is null: ``/albums/{id}`` takes Spotify ids),
-  Cover Art Archive image URLs and no Spotify URL. The services never cache them (they must not mix with Spotify items or searches).
+  Cover Art Archive image URLs and no Spotify URL. The services never cache them (they must
+  not mix with Spotify items or searches).
 """
 
 from __future__ import annotations
