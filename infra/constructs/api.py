@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.stages import StageConfig
-from musicboxd.routes import Route
+from musicboxd.routes import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, Route, allowed_methods
 
 # Query-string parameters API Gateway validates before invoking Lambda (True = required).
 # The handlers validate ranges/formats themselves; this only rejects requests that can never
@@ -25,8 +25,7 @@ QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
     "/stats": {"hours": False},
 }
 
-CORS_HEADERS = ["Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Api-Key"]
-EXPOSE_HEADERS = ["X-Cache", "Retry-After"]
+EXPOSE_HEADERS = ["X-Cache", "Retry-After", "ETag"]
 
 # API Gateway's own errors (before/around Lambda) in the service's error envelope, with the
 # codes the handlers and the local API emulation use. message None = API Gateway's message.
@@ -99,10 +98,10 @@ class RestApi(Construct):
             ),
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=[origin],
-                allow_methods=sorted({r.method for r in routes} | {"OPTIONS"}),
-                allow_headers=CORS_HEADERS,
+                allow_methods=list(CORS_ALLOW_METHODS),
+                allow_headers=list(CORS_ALLOW_HEADERS),
                 expose_headers=EXPOSE_HEADERS,
-                max_age=Duration.hours(1),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
         self.validator = self.api.add_request_validator(
@@ -164,12 +163,43 @@ class RestApi(Construct):
                         "Public read-only catalog route (search/album pages/health/docs) served to "
                         "anonymous web visitors; abuse is bounded by stage throttling.",
                     )
+        for path in sorted({route.path for route in routes}):
+            self.methods[("ANY", path)] = self._method_not_allowed(path, origin)
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",
             "No WAF web ACL: a public read-only API answered from cache; stage throttling and the "
             "shared Spotify rate budget bound cost and upstream load. Revisit if abused.",
         )
+
+    def _method_not_allowed(self, path: str, origin: str) -> apigw.Method:
+        """``ANY`` on a route's resource: every undeclared method gets 405 + Allow from a mock, as
+        the local emulation answers (API Gateway's own answer would be a 403/404)."""
+        allow = ", ".join(allowed_methods(path.replace("{", "").replace("}", "")))
+        headers = {"Allow": f"'{allow}'", "Access-Control-Allow-Origin": f"'{origin}'", "Cache-Control": "'no-store'"}
+        body = json.dumps({"error": {"status": 405, "code": "method_not_allowed", "message": f"allowed: {allow}"}})
+        method = self.api.root.resource_for_path(path).add_method(
+            "ANY",
+            apigw.MockIntegration(
+                request_templates={"application/json": '{"statusCode": 405}'},
+                passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,  # any body: the default response (405)
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="405",
+                        response_parameters={f"method.response.header.{h}": v for h, v in headers.items()},
+                        response_templates={"application/json": body},
+                    )
+                ],
+            ),
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code="405", response_parameters={f"method.response.header.{h}": True for h in headers}
+                )
+            ],
+        )
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(method, rule, "Mock answering 405 + Allow to undeclared methods; never reaches a function.")
+        return method
 
     @property
     def url(self) -> str:

@@ -169,3 +169,18 @@ def test_revalidation_is_a_304_without_body_and_without_a_spotify_call(api, emul
         assert revalidated.headers["ETag"] == cached.headers["ETag"]
         assert spotify_calls(emulator) == calls
         assert api.get(path, headers={"If-None-Match": '"stale-tag"'}).content == cached.content
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT", "PATCH", "TRACE", "HEAD"])
+def test_undeclared_methods_are_405_with_allow_as_deployed(api, method):
+    response = api.request(method, "/search", params={"q": "x"})
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, OPTIONS"
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_cors_preflight_is_answered_by_the_gateway(api):
+    response = api.options(
+        "/albums", headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"}
+    )
+    assert response.status_code == 204 and "GET" in response.headers["Access-Control-Allow-Methods"]

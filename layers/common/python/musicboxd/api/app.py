@@ -24,7 +24,7 @@ from musicboxd.errors import (
     Unavailable,
 )
 from musicboxd.normalize import MAX_QUERY_LENGTH
-from musicboxd.routes import ROUTES
+from musicboxd.routes import ROUTES, allowed_methods
 
 logger = Logger()
 
@@ -127,8 +127,10 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
         if any(rx.match(path) and m == method for m, rx in _KNOWN):
             # API Gateway routed it here, but a path parameter holds characters no route accepts.
             return error_response(400, "invalid_id", INVALID_ID_MESSAGE)
-        if any(rx.match(path) for _, rx in _KNOWN):
-            return error_response(405, "method_not_allowed", f"{method} is not allowed here")
+        if allowed := allowed_methods(path):
+            return error_response(
+                405, "method_not_allowed", f"{method} is not allowed here", {"Allow": ", ".join(allowed)}
+            )
         return error_response(404, "not_found", f"no route for {path}")
 
     @app.exception_handler(Exception)
