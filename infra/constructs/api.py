@@ -26,6 +26,7 @@ QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
 }
 
 EXPOSE_HEADERS = ["X-Cache", "Retry-After", "ETag"]
+PROXY_PATH = "/{proxy+}"  # every path no route or route prefix names
 
 # API Gateway's own errors (before/around Lambda) in the service's error envelope, with the
 # codes the handlers and the local API emulation use. message None = API Gateway's message.
@@ -34,9 +35,9 @@ GATEWAY_ERRORS = (
     (apigw.ResponseType.THROTTLED, "429", "throttled", None),
     (apigw.ResponseType.QUOTA_EXCEEDED, "429", "quota_exceeded", None),
     (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
-    # API Gateway's answer to an unknown path or method (the local emulation's 404/405), and to
-    # an unsigned call of an AWS_IAM route: "Missing Authentication Token" would mislead.
-    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route"),
+    # Unknown paths and methods are answered by mocks (404/405, ``_gateway_answer``), so this is
+    # only an unsigned call of an AWS_IAM route ("Missing Authentication Token" would mislead).
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "401", "unauthorized", "sign the request (AWS SigV4)"),
     (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "upstream_timeout", None),
     (apigw.ResponseType.DEFAULT_5_XX, "502", "bad_gateway", None),
 )
@@ -163,8 +164,12 @@ class RestApi(Construct):
                         "Public read-only catalog route (search/album pages/health/docs) served to "
                         "anonymous web visitors; abuse is bounded by stage throttling.",
                     )
-        for path in sorted({route.path for route in routes}):
-            self.methods[("ANY", path)] = self._method_not_allowed(path, origin)
+        route_paths = {route.path for route in routes}
+        prefixes = {
+            "/" + "/".join(p.strip("/").split("/")[:depth]) for p in route_paths for depth in range(p.count("/"))
+        }
+        for path in sorted(route_paths | prefixes | {PROXY_PATH}):
+            self.methods[("ANY", path)] = self._gateway_answer(path, origin)
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",
@@ -172,33 +177,40 @@ class RestApi(Construct):
             "shared Spotify rate budget bound cost and upstream load. Revisit if abused.",
         )
 
-    def _method_not_allowed(self, path: str, origin: str) -> apigw.Method:
-        """``ANY`` on a route's resource: every undeclared method gets 405 + Allow from a mock, as
-        the local emulation answers (API Gateway's own answer would be a 403/404)."""
-        allow = ", ".join(allowed_methods(path.replace("{", "").replace("}", "")))
-        headers = {"Allow": f"'{allow}'", "Access-Control-Allow-Origin": f"'{origin}'", "Cache-Control": "'no-store'"}
-        body = json.dumps({"error": {"status": 405, "code": "method_not_allowed", "message": f"allowed: {allow}"}})
+    def _gateway_answer(self, path: str, origin: str) -> apigw.Method:
+        """``ANY`` answered by a mock, never a function: 405 + Allow on a route's resource (its other
+        methods), 404 on any other resource (intermediate paths, ``/{proxy+}`` for unknown paths), as
+        the local emulation answers. So API Gateway's MISSING_AUTHENTICATION_TOKEN is left to mean
+        one thing: an unsigned call of an IAM route (401)."""
+        allowed = allowed_methods(path.replace("{", "").replace("}", "")) if "+" not in path else ()
+        status = 405 if allowed else 404
+        headers = {"Access-Control-Allow-Origin": f"'{origin}'", "Cache-Control": "'no-store'"}
+        if allowed:
+            headers["Allow"] = f"'{', '.join(allowed)}'"
+            error = {"status": 405, "code": "method_not_allowed", "message": f"allowed: {', '.join(allowed)}"}
+        else:
+            error = {"status": 404, "code": "not_found", "message": "no such route"}
         method = self.api.root.resource_for_path(path).add_method(
             "ANY",
             apigw.MockIntegration(
-                request_templates={"application/json": '{"statusCode": 405}'},
-                passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,  # any body: the default response (405)
+                request_templates={"application/json": json.dumps({"statusCode": status})},
+                passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,  # any body: the default response
                 integration_responses=[
                     apigw.IntegrationResponse(
-                        status_code="405",
+                        status_code=str(status),
                         response_parameters={f"method.response.header.{h}": v for h, v in headers.items()},
-                        response_templates={"application/json": body},
+                        response_templates={"application/json": json.dumps({"error": error})},
                     )
                 ],
             ),
             method_responses=[
                 apigw.MethodResponse(
-                    status_code="405", response_parameters={f"method.response.header.{h}": True for h in headers}
+                    status_code=str(status), response_parameters={f"method.response.header.{h}": True for h in headers}
                 )
             ],
         )
         for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
-            acknowledge(method, rule, "Mock answering 405 + Allow to undeclared methods; never reaches a function.")
+            acknowledge(method, rule, "Mock answering 404/405 for what no route serves; never reaches a function.")
         return method
 
     @property

@@ -184,3 +184,14 @@ def test_cors_preflight_is_answered_by_the_gateway(api):
         "/albums", headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"}
     )
     assert response.status_code == 204 and "GET" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_answers_are_checked_against_the_document_and_a_wrong_one_is_refused(api, contract):
+    import httpx
+
+    before = contract.checked
+    assert api.get("/health").status_code == 200
+    assert contract.checked == before + 1
+    wrong = httpx.Response(200, json={"status": 1}, request=httpx.Request("GET", api.base_url.join("/health")))
+    with pytest.raises(Exception, match="(?i)invalid|valid"):
+        contract(wrong)

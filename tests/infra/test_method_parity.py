@@ -3,7 +3,8 @@
 "Deployed" is API Gateway's routing over the synthesized template: a resource is found by its
 path segments; a declared method reaches its integration (a function, or the CORS mock for
 OPTIONS); otherwise the resource's ANY mock answers; no resource or method at all is API
-Gateway's MISSING_AUTHENTICATION_TOKEN, answered by its gateway response. "Locally" is the
+Gateway's MISSING_AUTHENTICATION_TOKEN, answered by its gateway response; a path with no
+resource falls to the greedy ``/{proxy+}``. "Locally" is the
 emulation `make run` serves (functions stubbed: only the gateway's own answers are compared).
 """
 
@@ -29,20 +30,22 @@ def deployed(synth, method: str, path: str) -> tuple[int | str, str | None]:
                 name: props["Properties"]["PathPart"] for name, props in resources.items() if _parent(props) == current
             }
             exact = [name for name, part in children.items() if part == segment]
-            wildcard = [name for name, part in children.items() if part.startswith("{")]
+            wildcard = [name for name, part in children.items() if part.startswith("{") and "+" not in part]
             current = (exact or wildcard or [None])[0]
             if current is None:
                 return None
         return current
 
     found = resource_id([s for s in path.split("/") if s])
+    if found is None:  # no explicit resource: the greedy one, if any
+        found = next((n for n, r in resources.items() if r["Properties"]["PathPart"] == "{proxy+}"), None)
     methods = {
         props["Properties"]["HttpMethod"]: props["Properties"]
         for props in synth.of_type("AWS::ApiGateway::Method").values()
         if found is not None and _resource_of(props) == found
     }
     chosen = methods.get(method) or methods.get("ANY")
-    if chosen is None:
+    if chosen is None or chosen.get("AuthorizationType") == "AWS_IAM":  # the requests here are unsigned
         missing = next(
             g["Properties"]
             for g in synth.of_type("AWS::ApiGateway::GatewayResponse").values()
@@ -83,7 +86,18 @@ def test_local_and_deployed_answer_alike(dev, gateway, method, path):
     assert local == deployed(dev, method, path)
 
 
-def test_undeclared_methods_are_405_with_allow_not_404(dev):
+def test_undeclared_methods_are_405_with_allow_and_unknown_paths_404(dev):
     assert deployed(dev, "POST", "/search") == (405, "GET, OPTIONS")
     assert deployed(dev, "DELETE", "/albums/" + "A" * 22) == (405, "GET, OPTIONS")
-    assert deployed(dev, "GET", "/nope")[0] == 404
+    assert deployed(dev, "GET", "/nope")[0] == 404 and deployed(dev, "GET", "/albums")[0] == 404
+
+
+def test_an_unsigned_call_of_an_iam_route_is_401_in_both_places(dev, gateway):
+    stats = next(m["Properties"] for m in dev.of_type("AWS::ApiGateway::Method").values()
+                 if m["Properties"].get("AuthorizationType") == "AWS_IAM")  # fmt: skip
+    assert stats["HttpMethod"] == "GET"
+    missing = next(g["Properties"] for g in dev.of_type("AWS::ApiGateway::GatewayResponse").values()
+                   if g["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN")  # fmt: skip
+    assert missing["StatusCode"] == "401"
+    assert gateway.invoke("GET", "/stats", {}, b"")[0] == 401
+    assert gateway.invoke("GET", "/stats", {"Authorization": "AWS4-HMAC-SHA256 Credential=x"}, b"")[0] == 299

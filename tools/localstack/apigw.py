@@ -4,6 +4,7 @@ Routes come from ``musicboxd.routes.ROUTES`` (the same table the CDK API is buil
 Like API Gateway, an unknown path or method never reaches a function: it gets the
 service's error envelope here (404, or 405 with ``Allow``, as the deployed API's mock methods
 answer), and a CORS preflight (OPTIONS) gets API Gateway's 204. Any method, TRACE included.
+An ``iam_auth`` route needs a SigV4 ``Authorization`` header, as deployed (not verified here).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from musicboxd.routes import (
     ROUTES,
     Route,
     allowed_methods,
-    is_resource,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +145,14 @@ def envelope(
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
 
 
+SIGV4 = "AWS4-HMAC-SHA256"
+
+
+def signed(headers: dict[str, str]) -> bool:
+    """A SigV4 ``Authorization`` header is present (its signature is not verified locally)."""
+    return any(k.lower() == "authorization" and v.startswith(SIGV4) for k, v in headers.items())
+
+
 def preflight() -> tuple[int, dict[str, str], bytes]:
     """API Gateway's CORS preflight mock (``default_cors_preflight_options`` in infra)."""
     from musicboxd.config import settings
@@ -181,13 +189,16 @@ class Gateway:
         path = urlsplit(raw_path).path
         route, params, other = match(method, path)
         if route is None:
-            if method == "OPTIONS" and is_resource(path):
+            if method == "OPTIONS":  # deployed, every path has a resource (/{proxy+}) and its preflight
                 return preflight()
             if other:
                 allowed = allowed_methods(path)
                 message = f"{method} is not allowed on {path}"
                 return envelope(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
             return envelope(404, "not_found", f"no route for {path}")
+        if route.iam_auth and not signed(headers):
+            # API Gateway's MISSING_AUTHENTICATION_TOKEN (infra GATEWAY_ERRORS).
+            return envelope(401, "unauthorized", "sign the request (AWS SigV4)")
         event = build_event(method, raw_path, route=route, path_parameters=params, headers=headers, body=body)
         fn = self.handler(route.function)
         with self._locks[route.function]:

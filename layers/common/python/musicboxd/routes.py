@@ -29,8 +29,8 @@ ROUTES: tuple[Route, ...] = (
 
 FUNCTIONS: tuple[str, ...] = ("search", "album", "populate", "cleanup")
 
-# CORS preflight (OPTIONS) is answered before any function, on every resource of the API (each
-# route path and each of its prefixes): by API Gateway's mock (infra) and by the local emulation.
+# CORS preflight (OPTIONS) is answered before any function, on every path (deployed, unknown paths
+# have a resource too: /{proxy+}): by API Gateway's mock (infra) and by the local emulation.
 CORS_ALLOW_METHODS: tuple[str, ...] = (*sorted({route.method for route in ROUTES}), "OPTIONS")
 CORS_ALLOW_HEADERS: tuple[str, ...] = (
     "Content-Type",
@@ -47,15 +47,6 @@ def _path_pattern(path: str) -> re.Pattern[str]:
 
 
 _PATTERNS = tuple((route, _path_pattern(route.path)) for route in ROUTES)
-_RESOURCES = tuple(
-    {_path_pattern("/" + "/".join(route.path.strip("/").split("/")[:depth])) for route in ROUTES
-     for depth in range(route.path.count("/") + 1)}
-)  # fmt: skip
-
-
-def is_resource(path: str) -> bool:
-    """A path API Gateway has a resource for: a route's path or one of its prefixes ("/" too)."""
-    return any(pattern.match(path) for pattern in _RESOURCES)
 
 
 def allowed_methods(path: str) -> tuple[str, ...]:

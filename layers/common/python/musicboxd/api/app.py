@@ -23,7 +23,6 @@ from musicboxd.errors import (
     RateLimited,
     Unavailable,
 )
-from musicboxd.normalize import MAX_QUERY_LENGTH
 from musicboxd.routes import ROUTES, allowed_methods
 
 logger = Logger()
@@ -41,7 +40,7 @@ _KNOWN = [(r.method, _route_regex(r.path)) for r in ROUTES]
 
 # Readable words for pattern mismatches (a user should never be shown a regular expression).
 PATTERN_MESSAGES = {
-    "q": f"must be 1-{MAX_QUERY_LENGTH} characters after trimming",
+    "q": "must contain a letter, digit, mark, punctuation or symbol (not only spaces, control or format characters)",
     "id": "must be a 22-character base62 Spotify id",
 }
 

@@ -3,12 +3,16 @@
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import Router
 
-from musicboxd.api.schemas import Health
+from musicboxd.api.schemas import CACHE_HEADERS, NOT_MODIFIED, THROTTLED, Health
 
 router = Router()
 
 
-@router.get("/health", summary="Liveness")
+@router.get(
+    "/health",
+    summary="Liveness",
+    responses={200: {"description": "Alive", "headers": CACHE_HEADERS}, **NOT_MODIFIED, **THROTTLED},
+)
 def health() -> Health:
     return Health(status="ok")
 
@@ -17,11 +21,14 @@ def openapi_document() -> dict:
     """The whole public API, whichever function serves each route."""
     from musicboxd import __version__
     from musicboxd.api.app import TITLE, create_app
+    from musicboxd.api.contract import exact
     from musicboxd.api.routers import all_routers
 
     app = create_app(*all_routers())
-    return app.get_openapi_schema(title=TITLE, version=__version__).model_dump(
-        mode="json", by_alias=True, exclude_none=True
+    return exact(
+        app.get_openapi_schema(title=TITLE, version=__version__).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
     )
 
 

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
 from musicboxd.models import Album, AlbumSummary
+from musicboxd.normalize import MAX_QUERY_LENGTH, SEARCHABLE_PATTERN
+
+# `q` of /search and /suggest, exactly as accepted (the document's maxLength and pattern are the rule).
+QueryText = Annotated[
+    str,
+    Query(
+        description=f"At most {MAX_QUERY_LENGTH} characters, at least one of them a letter, digit, mark, "
+        "punctuation or symbol (whitespace, control and format characters alone are not searchable). "
+        "Rare: a query whose Unicode normalization (NFKC) grows past 200 characters or 600 UTF-8 bytes is "
+        "answered 400 query_too_long.",
+        max_length=MAX_QUERY_LENGTH,
+        pattern=SEARCHABLE_PATTERN,
+    ),
+]
 
 
 class SearchResponse(BaseModel):
@@ -13,11 +30,14 @@ class SearchResponse(BaseModel):
     offset: int
     total: int
     albums: list[AlbumSummary]
-    source: str = Field(description="cache | spotify | stale | musicbrainz | cache-only | popular")
+    source: Literal["cache", "spotify", "popular", "stale", "musicbrainz", "cache-only"] = Field(
+        description="cache: our cache; spotify: asked Spotify now; popular: the tier-1 index; stale: an expired cache "
+        "entry while Spotify fails; musicbrainz / cache-only: fallbacks while Spotify fails"
+    )
 
 
 class SuggestItem(BaseModel):
-    type: str = Field(description="album | artist")
+    type: Literal["album", "artist"]
     id: str
     name: str
     artist_name: str
@@ -28,11 +48,11 @@ class SuggestResponse(BaseModel):
     query: str
     limit: int
     suggestions: list[SuggestItem]
-    source: str = Field(description="always index: the tier-1 index, never Spotify")
+    source: Literal["index"] = Field(description="the tier-1 index, never Spotify")
 
 
 class AlbumResponse(Album):
-    source: str = Field(description="cache | spotify | stale")
+    source: Literal["cache", "spotify", "stale"]
 
 
 class Health(BaseModel):
@@ -62,15 +82,39 @@ RETRY_AFTER_HEADER = {
     }
 }
 
-ERROR_RESPONSES = {
-    400: {"description": "Invalid input", "content": {"application/json": {"model": ErrorResponse}}},
-    404: {"description": "Not found", "content": {"application/json": {"model": ErrorResponse}}},
-    503: {
-        "description": "Upstream unavailable or rate-limited and nothing cached (see Retry-After)",
-        "headers": RETRY_AFTER_HEADER,
-        "content": {"application/json": {"model": ErrorResponse}},
+# HTTP caching (api/http_cache.py): on every cacheable 200 and on its 304.
+CACHE_HEADERS = {
+    "ETag": {
+        "description": "Strong validator of the body (send it back in If-None-Match)",
+        "schema": {"type": "string"},
     },
+    "Cache-Control": {"description": "How long the answer may be reused, by its source", "schema": {"type": "string"}},
 }
+NOT_MODIFIED = {
+    304: {"description": "Not modified: If-None-Match named the current ETag (no body)", "headers": CACHE_HEADERS}
+}
+
+
+def _error(description: str, headers: dict | None = None) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"model": ErrorResponse}},
+        **({"headers": headers} if headers else {}),
+    }
+
+
+BAD_REQUEST = {400: _error("Invalid input")}
+NOT_FOUND = {404: _error("Not found")}
+THROTTLED = {429: _error("Throttled by the API stage (deployed only)")}
+# IAM routes: an unsigned call is 401 (also locally, where the signature is not verified), a denied one 403.
+IAM_REFUSED = {
+    401: _error("Unsigned: sign the request with AWS SigV4"),
+    403: _error("Signed, but not allowed (deployed)"),
+}
+UNAVAILABLE = {
+    503: _error("Upstream unavailable or rate-limited and nothing cached (see Retry-After)", RETRY_AFTER_HEADER)
+}
+ERROR_RESPONSES = {**BAD_REQUEST, **THROTTLED, **UNAVAILABLE}  # what any catalog route may answer
 
 
 class SpotifyCallStats(BaseModel):
