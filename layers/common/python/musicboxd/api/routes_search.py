@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
 from musicboxd.api.errors import BadRequest
+from musicboxd.api.pages import MAX_OFFSET, page_links
 from musicboxd.api.schemas import (
     CACHE_HEADERS,
     ERROR_RESPONSES,
@@ -32,7 +33,7 @@ router = Router()
 def search(
     q: QueryText,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response[SearchResponse]:
     from musicboxd.wiring import container
 
@@ -41,6 +42,9 @@ def search(
         answer = container().search_service.search(query, limit=limit, offset=offset)
     except ValueError as exc:  # nothing searchable left (e.g. only control characters)
         raise BadRequest(f"q has nothing searchable: {exc}") from exc
-    fields = {"query": query, "limit": limit, "offset": offset, "total": answer.value.total}
-    body = SearchResponse.model_validate({**fields, "albums": answer.value.items, "source": answer.source})
+    page = answer.value
+    links = page_links(query, limit=limit, offset=offset, total=page.total, returned=len(page.items))
+    fields = {"query": query, "limit": limit, "offset": offset, "total": page.total, "albums": page.items}
+    links_fields = {"next": links.next, "prev": links.prev, "last_page": links.last_page}
+    body = SearchResponse.model_validate({**fields, "source": answer.source, **links_fields})
     return Response(200, content_types.APPLICATION_JSON, body, headers={"X-Cache": answer.cache})

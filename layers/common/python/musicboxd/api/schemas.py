@@ -34,6 +34,15 @@ class SearchResponse(BaseModel):
         description="cache: our cache; spotify: asked Spotify now; popular: the tier-1 index; stale: an expired cache "
         "entry while Spotify fails; musicbrainz / cache-only: fallbacks while Spotify fails"
     )
+    next: str | None = Field(
+        description="The next page as a query-only relative URL (?q=..&limit=..&offset=..; resolves against this "
+        "page's path); null on the last reachable page"
+    )
+    prev: str | None = Field(description="The previous page, same form; null on the first")
+    last_page: bool = Field(
+        description="No next page: the results end here, or the next offset would pass 1000 (Spotify's limit) "
+        "although total is larger"
+    )
 
 
 class SuggestItem(BaseModel):
