@@ -1,7 +1,7 @@
 """DynamoDB on-demand request units per request, metered by botocore hooks on every DynamoDB client.
 
 moto reports fixed ``ConsumedCapacity`` values, so units are computed from item sizes the way
-DynamoDB bills them (docs/http-caching.md, "Cost per million requests"): reads 4 KB per unit
+DynamoDB bills them (docs/design/http-caching.md, "Cost per million requests"): reads 4 KB per unit
 (half a unit eventually consistent), writes 1 KB per unit, at least one unit (half for an
 eventually consistent read) per item or request. An UpdateItem/DeleteItem that asked for no
 attributes back is sent with ``ALL_NEW``/``ALL_OLD`` so its item size is known; the attributes

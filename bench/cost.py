@@ -4,7 +4,7 @@ The CDN is simulated by hishel, an RFC 9111 shared cache, in front of each strat
 answers (``edge_replay``): every request of the run, in order, with exactly the status, headers
 and body the API sent; a request the cache answers from storage is answered at the edge, one it
 forwards (a miss, or a revalidation the recorded ETag answers with 304) reaches the origin with
-that request's measured cost. Method and caveats: docs/http-caching.md.
+that request's measured cost. Method and caveats: docs/design/http-caching.md.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def cost_lines(costs: dict[str, Any], labels: dict[str, str], prices: dict[str, 
     lines = [
         f"$ per million requests at steady state ({prices['region']}, on-demand list prices recorded "
         f"{prices['recorded']} in `bench/prices.json`; CDN = hishel as an RFC 9111 shared cache warmed by the "
-        "warm-up, see docs/http-caching.md):",
+        "warm-up, see docs/design/http-caching.md):",
         "",
         "| strategy | CDN | total $ | "
         + " | ".join(COMPONENT_LABELS[c] for c in components)

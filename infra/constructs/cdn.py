@@ -5,7 +5,7 @@ the key nor forwarded) plus ``Origin`` (CORS answers differ by origin); lifetime
 API's own Cache-Control (min TTL 0, default 0: an answer without one is never kept). The origin
 gets the viewer's address (``CloudFront-Viewer-Address``) and a header proving the request came
 through this distribution, so per-client rules count the client, not the edge. Design:
-docs/http-caching.md.
+docs/design/http-caching.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Behind CloudFront, API Gateway's ``sourceIp`` is an edge server's address; the d
 forwards the viewer's as ``CloudFront-Viewer-Address`` (``ip:port``). That header is believed
 only when the request also carries the distribution's origin header (``X-Musicboxd-Edge``)
 with the value infra gave this function (``EDGE_ORIGIN_SECRET``): a client calling API Gateway
-directly cannot choose whose address it is counted as. Design: docs/http-caching.md.
+directly cannot choose whose address it is counted as. Design: docs/design/http-caching.md.
 """
 
 from __future__ import annotations

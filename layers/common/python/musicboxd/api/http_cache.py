@@ -2,7 +2,7 @@
 
 One Powertools middleware (``http_cache_middleware``), registered once by the app factory;
 errors get theirs from ``error_cache_control`` (they never reach route middlewares).
-Design and figures: docs/http-caching.md.
+Design and figures: docs/design/http-caching.md.
 """
 
 from __future__ import annotations
