@@ -220,6 +220,12 @@ def notes(doc: dict) -> list[str]:
             "refuses ties whose popularity order it does not know. Answers that disagree are almost all an "
             "unindexed album of those years ranking inside Spotify's top 5."
         )
+    if any("$ per million" in g for g in failed):
+        from bench.cost import cost_note
+
+        note = cost_note(doc)
+        if note:
+            out.append(note)
     if any("handler import" in g for g in failed):
         imp = (doc.get("static") or {}).get("imports") or {}
         med = imp.get("median_ms", {})
