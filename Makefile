@@ -26,8 +26,10 @@ venv: $(STAMP) ## create .venv with pinned dependencies
 test: venv node_modules ## run every test suite (unit, integration, infra, e2e, resilience, bench smoke)
 	$(BIN)/pytest
 
-lint: venv ## ruff
+lint: venv ## ruff check, ruff format --check, mypy on layers/ and infra/ (config: pyproject.toml); CI runs it first
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 populate: venv ## run the populate job once against make run's stack (BUDGET=, SOURCES=, ARGS=)
 	$(BIN)/python -m tools.jobs populate $(if $(BUDGET),--budget $(BUDGET)) $(if $(SOURCES),--sources $(SOURCES)) $(ARGS)

@@ -27,7 +27,7 @@ def test_cache_key_is_the_routes_query_parameters_and_origin_and_lifetimes_come_
 
 
 def test_every_documented_query_parameter_is_in_the_cache_key(prod):
-    from musicboxd.api.routes_meta import openapi_document
+    from musicboxd.api.openapi import openapi_document
 
     documented = {
         parameter["name"]

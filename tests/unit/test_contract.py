@@ -5,7 +5,7 @@ import json
 import pytest
 from openapi_spec_validator import validate
 
-from musicboxd.api.routes_meta import openapi_document
+from musicboxd.api.openapi import openapi_document
 from musicboxd.normalize import MAX_QUERY_LENGTH, SEARCHABLE_PATTERN
 from musicboxd.routes import ROUTES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel, Field
 
 from musicboxd.models import Album, AlbumSummary
@@ -78,13 +79,13 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-X_CACHE_HEADER = {
+X_CACHE_HEADER: dict[str, OpenAPIResponseHeader] = {
     "X-Cache": {
         "description": "HIT (fresh cache), MISS (asked an upstream), STALE (expired cache served while upstreams fail)",
         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE"]},
     }
 }
-RETRY_AFTER_HEADER = {
+RETRY_AFTER_HEADER: dict[str, OpenAPIResponseHeader] = {
     "Retry-After": {
         "description": "Seconds after which the request may succeed (e.g. when Spotify's rate limit lifts)",
         "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
@@ -92,38 +93,41 @@ RETRY_AFTER_HEADER = {
 }
 
 # HTTP caching (api/http_cache.py): on every cacheable 200 and on its 304.
-CACHE_HEADERS = {
+CACHE_HEADERS: dict[str, OpenAPIResponseHeader] = {
     "ETag": {
         "description": "Strong validator of the body (send it back in If-None-Match)",
         "schema": {"type": "string"},
     },
     "Cache-Control": {"description": "How long the answer may be reused, by its source", "schema": {"type": "string"}},
 }
-NOT_MODIFIED = {
+NOT_MODIFIED: dict[int, OpenAPIResponse] = {
     304: {"description": "Not modified: If-None-Match named the current ETag (no body)", "headers": CACHE_HEADERS}
 }
 
 
-def _error(description: str, headers: dict | None = None) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"model": ErrorResponse}},
-        **({"headers": headers} if headers else {}),
-    }
+def _error(description: str, headers: dict[str, OpenAPIResponseHeader] | None = None) -> OpenAPIResponse:
+    response: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+    if headers:
+        response["headers"] = headers
+    return response
 
 
-BAD_REQUEST = {400: _error("Invalid input")}
-NOT_FOUND = {404: _error("Not found")}
-THROTTLED = {429: _error("Throttled by the API stage (deployed only)")}
+BAD_REQUEST: dict[int, OpenAPIResponse] = {400: _error("Invalid input")}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("Not found")}
+THROTTLED: dict[int, OpenAPIResponse] = {429: _error("Throttled by the API stage (deployed only)")}
 # IAM routes: an unsigned call is 401 (also locally, where the signature is not verified), a denied one 403.
-IAM_REFUSED = {
+IAM_REFUSED: dict[int, OpenAPIResponse] = {
     401: _error("Unsigned: sign the request with AWS SigV4"),
     403: _error("Signed, but not allowed (deployed)"),
 }
-UNAVAILABLE = {
+UNAVAILABLE: dict[int, OpenAPIResponse] = {
     503: _error("Upstream unavailable or rate-limited and nothing cached (see Retry-After)", RETRY_AFTER_HEADER)
 }
-ERROR_RESPONSES = {**BAD_REQUEST, **THROTTLED, **UNAVAILABLE}  # what any catalog route may answer
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    **BAD_REQUEST,
+    **THROTTLED,
+    **UNAVAILABLE,
+}  # what any catalog route may answer
 
 
 class SpotifyCallStats(BaseModel):
