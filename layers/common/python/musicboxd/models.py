@@ -11,10 +11,7 @@ class ArtistRef(BaseModel):
 
 
 class AlbumSummary(BaseModel):
-    id: str | None = Field(
-        description="22-character base62 Spotify id (GET /albums/{id}); null in a MusicBrainz answer, "
-        "which has no Spotify id: see mbid"
-    )
+    id: str = Field(description="22-character base62 Spotify id (a MusicBrainz fallback's own: its MBID)")
     name: str
     artists: list[ArtistRef]
     artist_name: str = Field(description="Artists joined with ', '")
@@ -38,7 +35,6 @@ class Track(BaseModel):
 
 
 class Album(AlbumSummary):
-    id: str = Field(description="22-character base62 Spotify id")  # an album page always has one
     tracks: list[Track] = Field(default_factory=list)
     total_duration_ms: int = 0
     label: str | None = None

@@ -4,7 +4,8 @@
 - 1 request/s for the whole app, shared by every instance (a :class:`SharedBudget` over the
   same DynamoDB item scheme as Spotify's, limit 1 per rolling second); a 503 closes it briefly;
 - never waits past the request's deadline, never raises: ``None`` means "try the next source";
-- results carry the MBID in ``mbid`` only (``id`` is null: ``/albums/{id}`` takes Spotify ids),
+- results carry the MBID in ``id`` and ``mbid`` (the API answers them with ``id`` null:
+  ``/albums/{id}`` takes Spotify ids; ``api/schemas.SearchAlbum``),
   Cover Art Archive image URLs and no Spotify URL. The services never cache them (they must
   not mix with Spotify items or searches).
 """
@@ -61,7 +62,7 @@ def to_summary(group: dict[str, Any], coverart_url: str) -> AlbumSummary:
     if date:
         precision = {4: "year", 7: "month"}.get(len(date), "day")
     return AlbumSummary(
-        id=None,
+        id=mbid,
         mbid=mbid,
         name=group.get("title") or "",
         artists=artists,

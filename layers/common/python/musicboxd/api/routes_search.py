@@ -44,7 +44,8 @@ def search(
         raise BadRequest(f"q has nothing searchable: {exc}") from exc
     page = answer.value
     links = page_links(query, limit=limit, offset=offset, total=page.total, returned=len(page.items))
-    fields = {"query": query, "limit": limit, "offset": offset, "total": page.total, "albums": page.items}
+    albums = [a.model_dump() | ({"id": None} if answer.source == "musicbrainz" else {}) for a in page.items]
+    fields = {"query": query, "limit": limit, "offset": offset, "total": page.total, "albums": albums}
     links_fields = {"next": links.next, "prev": links.prev, "last_page": links.last_page}
     body = SearchResponse.model_validate({**fields, "source": answer.source, **links_fields})
     return Response(200, content_types.APPLICATION_JSON, body, headers={"X-Cache": answer.cache})

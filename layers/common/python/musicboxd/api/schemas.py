@@ -25,12 +25,19 @@ QueryText = Annotated[
 ]
 
 
+class SearchAlbum(AlbumSummary):
+    # Nullable here only: a MusicBrainz answer has no Spotify id for /albums/{id} (only its mbid).
+    id: str | None = Field(  # type: ignore[assignment]
+        description="22-character base62 Spotify id (GET /albums/{id}); null in a musicbrainz answer: see mbid"
+    )
+
+
 class SearchResponse(BaseModel):
     query: str
     limit: int
     offset: int
     total: int
-    albums: list[AlbumSummary]
+    albums: list[SearchAlbum]
     source: Literal["cache", "spotify", "popular", "stale", "musicbrainz", "cache-only"] = Field(
         description="cache: our cache; spotify: asked Spotify now; popular: the tier-1 index; stale: an expired cache "
         "entry while Spotify fails; musicbrainz / cache-only: fallbacks while Spotify fails"

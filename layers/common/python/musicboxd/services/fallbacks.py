@@ -48,7 +48,7 @@ class CacheOnlySearch:
             return None
         stop_at = self._monotonic() + self._max_seconds
         found: list[AlbumSummary] = []
-        seen: set[str | None] = set()
+        seen: set[str] = set()
         try:
             for album in self._scan(self._max_items):
                 if album.id not in seen and matches(album, words):
