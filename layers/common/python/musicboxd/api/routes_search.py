@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
+from musicboxd.api.caller import source_ip
 from musicboxd.api.errors import BadRequest
 from musicboxd.api.pages import MAX_OFFSET, page_links
 from musicboxd.api.schemas import (
@@ -16,6 +17,7 @@ from musicboxd.api.schemas import (
     QueryText,
     SearchResponse,
 )
+from musicboxd.normalize import QueryTooLong
 
 router = Router()
 
@@ -39,7 +41,9 @@ def search(
 
     query = q.strip()  # validated: at most 200 characters, at least one searchable
     try:
-        answer = container().search_service.search(query, limit=limit, offset=offset)
+        answer = container().search_service.search(query, limit=limit, offset=offset, client=source_ip(router))
+    except QueryTooLong as exc:
+        raise BadRequest(str(exc), code="query_too_long") from exc
     except ValueError as exc:  # nothing searchable left (e.g. only control characters)
         raise BadRequest(f"q has nothing searchable: {exc}") from exc
     page = answer.value
