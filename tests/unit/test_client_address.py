@@ -41,3 +41,21 @@ def test_without_a_distribution_the_header_is_never_believed():
     headers = {"CloudFront-Viewer-Address": "198.51.100.7:1", "X-Musicboxd-Edge": ""}
     assert client_address(event(headers), "") == "130.176.1.10"
     assert client_address({"headers": None}, "") == "unknown"
+
+
+def test_the_per_client_shares_count_the_viewer_behind_our_distribution(monkeypatch):
+    from types import SimpleNamespace
+
+    from musicboxd import config
+    from musicboxd.api.caller import source_ip
+
+    monkeypatch.setenv("EDGE_ORIGIN_SECRET", SECRET)
+    config.settings.cache_clear()
+    try:
+        behind = event({"CloudFront-Viewer-Address": "198.51.100.7:1", "X-Musicboxd-Edge": SECRET})
+        assert source_ip(SimpleNamespace(current_event=SimpleNamespace(raw_event=behind))) == "198.51.100.7"
+        direct = event({"CloudFront-Viewer-Address": "198.51.100.7:1"})
+        assert source_ip(SimpleNamespace(current_event=SimpleNamespace(raw_event=direct))) == "130.176.1.10"
+    finally:
+        monkeypatch.delenv("EDGE_ORIGIN_SECRET")
+        config.settings.cache_clear()

@@ -12,6 +12,7 @@ MAX_QUERY_BYTES = 600  # UTF-8 bytes after normalization (keeps every cache key 
 class QueryTooLong(ValueError):
     """The query grew past the limits under NFKC (one character can become 18)."""
 
+
 # What normalization never keeps: whitespace (a separator) and control and format code points
 # (Cc, Cf; dropped), as explicit ranges (Unicode 15.1) rather than the running Python's
 # categories, so the OpenAPI document can say exactly which queries are searchable
