@@ -108,7 +108,11 @@ def tier1_figures(records: list[Record], cold: list[Record] | None = None) -> di
 
 
 def mode_figures(results: dict) -> dict:
+    from bench.cost import cost_figures
+
     out = {s: strategy_figures(res["records"]) for s, res in results.items()}
+    for strategy, cost in cost_figures(results).items():
+        out[strategy]["cost"] = cost
     base = out.get("pass-through", {}).get("steady", {})
     seed = out.get("seed", {}).get("steady", {})
     for fig in out.values():
@@ -137,10 +141,12 @@ def _goal(name: str, value, ok, shown: str) -> dict:
 
 
 def goals(mode: str, figs: dict, static: dict) -> list[dict]:
+    from bench.cost import cost_goals
+
     if "ours" not in figs:
         return []
     ours = figs["ours"]["steady"]
-    out = []
+    out = cost_goals(mode, {s: f["cost"] for s, f in figs.items() if "cost" in f})
     saved, vs_seed = ours.get("saved_vs_pass_through"), ours.get("calls_vs_seed")
     out.append(
         _goal(

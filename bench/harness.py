@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from bench.capacity import CapacityMeter, read_units
 from bench.strategies import STRATEGIES, make_container
 from bench.workload import Request, Workload
 
@@ -31,11 +32,12 @@ class DynamoCounter:
 
 
 DYNAMO = DynamoCounter()
+CAPACITY = CapacityMeter()  # on-demand read/write request units (bench/capacity.py)
 _installed = False
 
 
 def install_dynamo_counter() -> None:
-    """Every botocore client created from now on counts its DynamoDB sends (``before-send``)."""
+    """Every botocore client created from now on counts its DynamoDB sends and request units."""
     global _installed
     if _installed:
         return
@@ -47,6 +49,7 @@ def install_dynamo_counter() -> None:
         client = original(self, service_name, *args, **kwargs)
         if service_name == "dynamodb":
             client.meta.events.register("before-send.dynamodb", DYNAMO)
+            CAPACITY.install(client)
         return client
 
     botocore.session.Session.create_client = create_client
@@ -70,6 +73,12 @@ class Record:
     modelled_dynamo: int = 0  # seed strategy: 1 MB Query pages its substring search reads (see SeedNames)
     top5: list[str] = field(default_factory=list)
     reference_top5: list[str] = field(default_factory=list)
+    # what bench/cost.py prices: request units, and the answer as sent (replayed through the CDN)
+    read_units: float = 0.0
+    write_units: float = 0.0
+    url: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
     @property
     def hit(self) -> bool:
@@ -160,6 +169,7 @@ class ModeRun:
 
     def request(self, i: int, r: Request, container=None) -> Record:
         calls0, dyn0 = self.spotify_total(), DYNAMO.count
+        reads0, writes0 = CAPACITY.read_units, CAPACITY.write_units
         params = {"q": r.value, "limit": SEARCH_LIMIT} if r.kind == "search" else None
         started = time.perf_counter()
         resp = self.http.get(r.path, params=params)
@@ -171,10 +181,14 @@ class ModeRun:
             cache=resp.headers.get("X-Cache", "-"), seconds=seconds,
             spotify_calls=self.spotify_total() - calls0, dynamo_calls=DYNAMO.count - dyn0,
             album_id=r.album_id, value=r.value,
+            read_units=CAPACITY.read_units - reads0, write_units=CAPACITY.write_units - writes0,
+            url=str(resp.request.url), response_headers=dict(resp.headers), body=resp.content,
         )  # fmt: skip
         names = getattr(container, "seed_names", None) if container is not None else None
         if names is not None and r.kind == "search":
             rec.modelled_dynamo, names.pages = names.pages, 0
+            rec.read_units += read_units(names.scanned_bytes, consistent=False)  # the modelled Query (eventual)
+            names.scanned_bytes = 0
         if r.kind == "search" and resp.status_code == 200:
             rec.top5 = [a["id"] for a in body["albums"][:5]]
             rec.reference_top5 = self.reference.top5(r.value)

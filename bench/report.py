@@ -118,6 +118,11 @@ def markdown(doc: dict) -> str:
                       "in the run "
                       "(no exact-key cache can answer those; only the popular tier and tier 1 can). Misses of ours on "
                       f"requests made before: **{ours_st['misses_on_repeats']}**."]  # fmt: skip
+        costs = {k: v["cost"] for k, v in figs.items() if "cost" in v}
+        if costs:
+            from bench.cost import cost_lines
+
+            lines += [""] + cost_lines(costs, STRATEGY_LABELS)
         warm = [f"{k} {v['warmup']['spotify_calls']} calls, hit rate {_pc(v['warmup']['hit_rate'])}"
                 for k, v in figs.items()]  # fmt: skip
         lines += ["", "Warm-up (not scored): " + ", ".join(warm) + ".", ""]
@@ -216,6 +221,12 @@ def notes(doc: dict) -> list[str]:
             "refuses ties whose popularity order it does not know. Answers that disagree are almost all an "
             "unindexed album of those years ranking inside Spotify's top 5."
         )
+    if any("$ per million" in g for g in failed):
+        from bench.cost import cost_note
+
+        note = cost_note(doc)
+        if note:
+            out.append(note)
     if any("handler import" in g for g in failed):
         imp = (doc.get("static") or {}).get("imports") or {}
         med = imp.get("median_ms", {})

@@ -82,6 +82,7 @@ class SeedNames:
         self.ttl = ttl_seconds
         self._mirror: dict[str, tuple[str, dict, int]] = {}  # id -> (folded name, summary, item bytes)
         self.pages = 0  # modelled Query pages of the last search
+        self.scanned_bytes = 0  # bytes of the items those pages read (billed in read units)
 
     @property
     def client(self):
@@ -118,6 +119,7 @@ class SeedNames:
                 if len(found) >= want:
                     break
         self.pages = max(1, -(-scanned // self.PAGE_BYTES))
+        self.scanned_bytes = scanned
         return found
 
 

@@ -9,7 +9,8 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.constructs.api import RestApi
+from infra.constructs.api import QUERY_PARAMETERS, RestApi
+from infra.constructs.cdn import Cdn, edge_secret
 from infra.constructs.layer import Functions
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.parameters import SpotifyParameters
@@ -91,6 +92,8 @@ class MusicboxdStack(Stack):
             "POPULATE_SWEEP": "true" if stage.popularity_sweep else "false",  # the stage's choice (stages.py)
             **self.parameters.environment(),
         }
+        if stage.cdn:
+            environment["EDGE_ORIGIN_SECRET"] = edge_secret()
         self.functions = Functions(self, "Functions", stage=stage, environment=environment)
         for name, fn in self.functions.functions.items():
             self.grant_table(fn, TABLE_ACTIONS[name], INDEX_ACTIONS[name])
@@ -98,6 +101,16 @@ class MusicboxdStack(Stack):
 
         self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.functions)
         self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage)
+        self.cdn = None
+        if stage.cdn:
+            self.cdn = Cdn(
+                self,
+                "Edge",
+                stage=stage,
+                api=self.api.api,
+                query_parameters=[name for names in QUERY_PARAMETERS.values() for name in names],
+                secret=edge_secret(),
+            )
         self.schedules = Schedules(
             self,
             "Jobs",
@@ -115,6 +128,8 @@ class MusicboxdStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
+        if self.cdn is not None:
+            CfnOutput(self, "CdnUrl", value=self.cdn.url, description="Base URL of the API through CloudFront")
         CfnOutput(self, "TableName", value=self.table.table.table_name)
         if self.api.usage_plan is not None:
             CfnOutput(self, "WebAppApiKeyId", value=self.api.api_key.key_id,

@@ -49,6 +49,7 @@ class StageConfig:
     waf_rate_limit: int = 1000  # requests per IP per 5 minutes to /search and /albums (AWS WAF)
     popularity_sweep: bool = False  # Spotify's terms: the operator's explicit choice (module docstring)
     require_api_key: bool = False  # catalog routes need an API key of the usage plan (prod: documented on)
+    cdn: bool = False  # CloudFront in front of the API (infra/constructs/cdn.py)
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 
@@ -98,6 +99,7 @@ DEFAULTS: dict[str, StageConfig] = {
         throttle_rate=100,
         throttle_burst=200,
         web_origin="https://musicboxd.example",
+        cdn=True,
     ),
 }
 
@@ -106,7 +108,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # Env vars infra owns (derived from resources) or that must never be plain env (secrets/endpoints).
 RESERVED_ENV = re.compile(
-    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME|POPULATE_SWEEP"
+    r"^(TABLE_NAME|TOKEN_PARAMETER|SPOTIFY_CLIENT_(ID|SECRET)(_PARAMETER)?|POWERTOOLS_SERVICE_NAME|POPULATE_SWEEP|EDGE_ORIGIN_SECRET"
     r"|.*_ENDPOINT_URL|AWS_.*|LAMBDA_.*|_.*)$"
 )
 
@@ -147,7 +149,7 @@ def from_context(node: Node) -> StageConfig:
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):
         overrides["alert_email"] = str(email).strip()
-    for key in ("schedules", "api_cloudwatch_role", "popularity_sweep", "require_api_key"):
+    for key in ("schedules", "api_cloudwatch_role", "popularity_sweep", "require_api_key", "cdn"):
         raw = node.try_get_context(key)
         if raw is not None and raw != "":
             field = "schedules_enabled" if key == "schedules" else key

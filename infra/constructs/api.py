@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.stages import StageConfig
-from musicboxd.routes import Route
+from musicboxd.routes import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, Route, allowed_methods
 
 # Query-string parameters API Gateway validates before invoking Lambda (True = required).
 # The handlers validate ranges/formats themselves; this only rejects requests that can never
@@ -29,7 +29,8 @@ QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
 CATALOG_PATHS = frozenset({"/search", "/suggest", "/albums/{id}"})
 
 CORS_HEADERS = ["Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Api-Key"]
-EXPOSE_HEADERS = ["X-Cache", "Retry-After"]
+EXPOSE_HEADERS = ["X-Cache", "Retry-After", "ETag"]
+PROXY_PATH = "/{proxy+}"  # every path no route or route prefix names
 
 # Every answer API Gateway gives itself (before/around Lambda) in the service's error envelope,
 # with CORS headers, and the codes the handlers and the local API emulation use:
@@ -45,14 +46,9 @@ GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str, str, str | None], ...] = (
     # require_api_key: a call without a valid key of the usage plan (docs/compliance.md)
     (apigw.ResponseType.INVALID_API_KEY, "403", "forbidden", "an API key of a Musicboxd app is required"),
     (apigw.ResponseType.WAF_FILTERED, "403", "forbidden", None),
-    # An unsigned call of an AWS_IAM route (/stats) and an unknown path or method get this
-    # same answer from API Gateway; "Missing Authentication Token" would mislead either way.
-    (
-        apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-        "403",
-        "forbidden",
-        "no such route, or the route needs a SigV4-signed request",
-    ),
+    # Unknown paths and methods are answered by mocks (404/405, ``_gateway_answer``), so this is
+    # only an unsigned call of an AWS_IAM route ("Missing Authentication Token" would mislead).
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "401", "unauthorized", "sign the request (AWS SigV4)"),
     (apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "not_found", None),
     (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "request_too_large", None),
     (apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "415", "unsupported_media_type", None),
@@ -134,10 +130,10 @@ class RestApi(Construct):
             ),
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=[origin],
-                allow_methods=sorted({r.method for r in routes} | {"OPTIONS"}),
-                allow_headers=CORS_HEADERS,
+                allow_methods=list(CORS_ALLOW_METHODS),
+                allow_headers=list(CORS_ALLOW_HEADERS),
                 expose_headers=EXPOSE_HEADERS,
-                max_age=Duration.hours(1),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
         self.validator = self.api.add_request_validator(
@@ -199,6 +195,12 @@ class RestApi(Construct):
                         "stage throttling and per-client budget shares; with require_api_key catalog routes "
                         "need a Musicboxd app's API key (usage plan).",
                     )
+        route_paths = {route.path for route in routes}
+        prefixes = {
+            "/" + "/".join(p.strip("/").split("/")[:depth]) for p in route_paths for depth in range(p.count("/"))
+        }
+        for path in sorted(route_paths | prefixes | {PROXY_PATH}):
+            self.methods[("ANY", path)] = self._gateway_answer(path, origin)
 
         if logging:
             acknowledge(
@@ -233,6 +235,42 @@ class RestApi(Construct):
         )
         plan.add_api_key(self.api_key)
         return plan
+
+    def _gateway_answer(self, path: str, origin: str) -> apigw.Method:
+        """``ANY`` answered by a mock, never a function: 405 + Allow on a route's resource (its other
+        methods), 404 on any other resource (intermediate paths, ``/{proxy+}`` for unknown paths), as
+        the local emulation answers. So API Gateway's MISSING_AUTHENTICATION_TOKEN is left to mean
+        one thing: an unsigned call of an IAM route (401)."""
+        allowed = allowed_methods(path.replace("{", "").replace("}", "")) if "+" not in path else ()
+        status = 405 if allowed else 404
+        headers = {"Access-Control-Allow-Origin": f"'{origin}'", "Cache-Control": "'no-store'"}
+        if allowed:
+            headers["Allow"] = f"'{', '.join(allowed)}'"
+            error = {"status": 405, "code": "method_not_allowed", "message": f"allowed: {', '.join(allowed)}"}
+        else:
+            error = {"status": 404, "code": "not_found", "message": "no such route"}
+        method = self.api.root.resource_for_path(path).add_method(
+            "ANY",
+            apigw.MockIntegration(
+                request_templates={"application/json": json.dumps({"statusCode": status})},
+                passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,  # any body: the default response
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code=str(status),
+                        response_parameters={f"method.response.header.{h}": v for h, v in headers.items()},
+                        response_templates={"application/json": json.dumps({"error": error})},
+                    )
+                ],
+            ),
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code=str(status), response_parameters={f"method.response.header.{h}": True for h in headers}
+                )
+            ],
+        )
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(method, rule, "Mock answering 404/405 for what no route serves; never reaches a function.")
+        return method
 
     @property
     def url(self) -> str:

@@ -63,7 +63,13 @@ def test_smoke_run(catalog, tmp_path):
     assert figs["ours"]["suggest"]["n"] == 5
     # tier 1 is measured twice on the same replay: with and without the popularity sweep
     assert figs["ours"]["tier1"]["cold_searches"] == figs["ours"]["tier1_without_sweep"]["cold_searches"] > 0
+    for fig in figs.values():  # priced: every steady request, with and without the CDN in front
+        cost = fig["cost"]
+        assert cost["with_cdn"]["total"] > 0 and cost["without_cdn"]["total"] > 0
+        assert sum(route["requests"] for route in cost["by_route"].values()) == 30
+    assert figs["ours"]["cost"]["edge_share"] > 0  # repeats of the warm-up answered at the edge
     gs = goals("development", figs, {})
+    assert any("$ per million" in g["goal"] for g in gs)
     assert all(goal_line(g).startswith(("PASS", "FAIL")) for g in gs)
 
     doc = {"generated": "now", "machine": "test", "run_seconds": 1.0, "workload": workload.describe(),
@@ -71,6 +77,7 @@ def test_smoke_run(catalog, tmp_path):
            "static": {}, "goals": gs}  # fmt: skip
     text = markdown(doc)
     assert "| ours |" in text and "## Goals" in text and "with / without the popularity sweep" in text
+    assert "$ per million requests at steady state" in text
     json.dumps(doc, default=str)
     plot(results, tmp_path / "plot.png", workload.describe()["warmup"])
     assert (tmp_path / "plot.png").stat().st_size > 1000

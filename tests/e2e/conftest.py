@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.e2e.contract import ContractHook
 from tools.localstack.stack import LocalStack
 
 
@@ -14,9 +15,16 @@ def stack():
         yield running
 
 
+@pytest.fixture(scope="module")
+def contract(stack):
+    """Validates every answer of a documented operation against the served document."""
+    document = httpx.get(f"{stack.api_url}/openapi.json", timeout=15).json()
+    return ContractHook(document)
+
+
 @pytest.fixture
-def api(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=15) as client:
+def api(stack, contract):
+    with httpx.Client(base_url=stack.api_url, timeout=15, event_hooks={"response": [contract]}) as client:
         yield client
 
 

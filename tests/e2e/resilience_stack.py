@@ -18,6 +18,7 @@ from typing import Any
 import botocore.session
 import httpx
 
+from tests.e2e.contract import ContractHook
 from tools.localstack.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +128,9 @@ def resilience_stack(**env: str):
     local = LocalStack(api_port=0, write_stack_file=False)
     try:
         local.start()
-        with httpx.Client(timeout=30) as http:
+        document = httpx.get(f"{local.api_url}/openapi.json", timeout=30).json()
+        # every answer of a documented operation is checked against the document (tests/e2e/contract.py)
+        with httpx.Client(timeout=30, event_hooks={"response": [ContractHook(document)]}) as http:
             yield Stack(local, http)
     finally:
         local.stop()

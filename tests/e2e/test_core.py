@@ -152,3 +152,46 @@ def test_token_is_shared_through_ssm_and_refreshed_on_401(api, emulator, stack):
     assert response.status_code == 200, response.text
     stats = emulator.get("/_emulator/stats").json()
     assert stats["tokens_issued"] == issued + 1
+
+
+def test_revalidation_is_a_304_without_body_and_without_a_spotify_call(api, emulator):
+    album = sample(emulator, 1, seed=5)["albums"][0]
+    for path in (f"/albums/{album['id']}", f"/search?q={album['name']}&limit=3"):
+        api.get(path)  # the Spotify answer; from now on the cached one (its own bytes, its own ETag)
+        cached = api.get(path)
+        assert (
+            cached.headers["Cache-Control"].startswith("public, max-age=")
+            and "s-maxage" in cached.headers["Cache-Control"]
+        )
+        calls = spotify_calls(emulator)
+        revalidated = api.get(path, headers={"If-None-Match": cached.headers["ETag"]})
+        assert revalidated.status_code == 304 and revalidated.content == b""
+        assert revalidated.headers["ETag"] == cached.headers["ETag"]
+        assert spotify_calls(emulator) == calls
+        assert api.get(path, headers={"If-None-Match": '"stale-tag"'}).content == cached.content
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT", "PATCH", "TRACE", "HEAD"])
+def test_undeclared_methods_are_405_with_allow_as_deployed(api, method):
+    response = api.request(method, "/search", params={"q": "x"})
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, OPTIONS"
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_cors_preflight_is_answered_by_the_gateway(api):
+    response = api.options(
+        "/albums", headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"}
+    )
+    assert response.status_code == 204 and "GET" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_answers_are_checked_against_the_document_and_a_wrong_one_is_refused(api, contract):
+    import httpx
+
+    before = contract.checked
+    assert api.get("/health").status_code == 200
+    assert contract.checked == before + 1
+    wrong = httpx.Response(200, json={"status": 1}, request=httpx.Request("GET", api.base_url.join("/health")))
+    with pytest.raises(Exception, match="(?i)invalid|valid"):
+        contract(wrong)

@@ -160,7 +160,8 @@ def local_api(table_settings):
     gateway = Gateway()
 
     def call(path):
-        status, headers, body = gateway.invoke("GET", path, {"Host": "localhost"}, b"")
+        signed = {"Host": "localhost", "Authorization": "AWS4-HMAC-SHA256 Credential=local"}  # /stats is IAM-only
+        status, headers, body = gateway.invoke("GET", path, signed, b"")
         return status, headers, json.loads(body)
 
     yield call, mock, c

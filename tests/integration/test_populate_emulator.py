@@ -57,7 +57,8 @@ def stack(request, table_settings, playlists):
     s.mode, s.emulator, s.container, s.control, s.settings = mode, emulator, container, control, settings
 
     def api(path):
-        status, headers, body = gateway.invoke("GET", path, {"Host": "localhost"}, b"")
+        signed = {"Host": "localhost", "Authorization": "AWS4-HMAC-SHA256 Credential=local"}  # /stats is IAM-only
+        status, headers, body = gateway.invoke("GET", path, signed, b"")
         return status, headers, json.loads(body)
 
     def stats():

@@ -2,10 +2,13 @@
 
 Routes come from ``musicboxd.routes.ROUTES`` (the same table the CDK API is built from).
 Like API Gateway, an unknown path or method never reaches a function: it gets the
-service's error envelope (404/405) here. A function serves one request at a time, as one Lambda
-instance does: its Powertools resolver (and the routers bound to it) hold the current request,
-so two concurrent invocations of one app would read each other's event. Different functions run
-at once. The caller's address becomes ``requestContext.identity.sourceIp``.
+service's error envelope here (404, or 405 with ``Allow``, as the deployed API's mock methods
+answer), and a CORS preflight (OPTIONS) gets API Gateway's 204. Any method, TRACE included.
+An ``iam_auth`` route needs a SigV4 ``Authorization`` header, as deployed (not verified here).
+A function serves one request at a time, as one Lambda instance does: its Powertools resolver
+(and the routers bound to it) hold the current request, so two concurrent invocations of one app
+would read each other's event. Different functions run at once. The caller's address becomes
+``requestContext.identity.sourceIp``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from musicboxd.routes import ROUTES, Route
+from musicboxd.routes import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_MAX_AGE_SECONDS,
+    ROUTES,
+    Route,
+    allowed_methods,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -133,9 +143,35 @@ def load_handler(function: str) -> Handler:
     return module.handler
 
 
-def envelope(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+def envelope(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     body = {"error": {"status": status, "code": code, "message": message}}
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+SIGV4 = "AWS4-HMAC-SHA256"
+
+
+def signed(headers: dict[str, str]) -> bool:
+    """A SigV4 ``Authorization`` header is present (its signature is not verified locally)."""
+    return any(k.lower() == "authorization" and v.startswith(SIGV4) for k, v in headers.items())
+
+
+def preflight() -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's CORS preflight mock (``default_cors_preflight_options`` in infra)."""
+    from musicboxd.config import settings
+
+    return (
+        204,
+        {
+            "Access-Control-Allow-Origin": settings().cors_allow_origin,
+            "Access-Control-Allow-Methods": ",".join(CORS_ALLOW_METHODS),
+            "Access-Control-Allow-Headers": ",".join(CORS_ALLOW_HEADERS),
+            "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+        },
+        b"",
+    )
 
 
 class Gateway:
@@ -158,9 +194,16 @@ class Gateway:
         path = urlsplit(raw_path).path
         route, params, other = match(method, path)
         if route is None:
+            if method == "OPTIONS":  # deployed, every path has a resource (/{proxy+}) and its preflight
+                return preflight()
             if other:
-                return envelope(405, "method_not_allowed", f"{method} is not allowed on {path}")
+                allowed = allowed_methods(path)
+                message = f"{method} is not allowed on {path}"
+                return envelope(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
             return envelope(404, "not_found", f"no route for {path}")
+        if route.iam_auth and not signed(headers):
+            # API Gateway's MISSING_AUTHENTICATION_TOKEN (infra GATEWAY_ERRORS).
+            return envelope(401, "unauthorized", "sign the request (AWS SigV4)")
         event = build_event(
             method, raw_path, route=route, path_parameters=params, headers=headers, body=body, source_ip=source_ip
         )
@@ -205,7 +248,10 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> Thread
             self._headers_buffer = []
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+        def __getattr__(self, name: str) -> Any:  # do_GET, do_TRACE, ...: every method reaches the gateway
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_message(self, fmt: str, *args: Any) -> None:  # quiet; handlers log JSON
             pass

@@ -107,6 +107,13 @@ class Settings:
     upstream_budget_seconds: float = setting("UPSTREAM_BUDGET_SECONDS", 3.0, minimum=0.1, maximum=30)
     cors_allow_origin: str = setting("CORS_ALLOW_ORIGIN", "*", blank_is_default=True)  # the web app's origin
 
+    # -- HTTP caching of answers (Cache-Control; docs/design/http-caching.md)
+    http_max_age_seconds: int = setting("HTTP_MAX_AGE_SECONDS", 3600, minimum=0)  # a fresh answer, any cache
+    http_shared_max_age_seconds: int = setting("HTTP_SHARED_MAX_AGE_SECONDS", DAY, minimum=0)  # fresh, at a CDN
+    http_degraded_max_age_seconds: int = setting("HTTP_DEGRADED_MAX_AGE_SECONDS", 60, minimum=0)  # stale/fallback
+    # set by infra when CloudFront is in front: proves a request came through it (api/client_address.py)
+    edge_origin_secret: str = setting("EDGE_ORIGIN_SECRET", "", secret=True)
+
     # -- shared Spotify rate budget, circuit, fallbacks (issue 7)
     rate_limit_per_window: int = setting("SPOTIFY_RATE_LIMIT", 150, minimum=1)
     rate_window_seconds: int = setting("SPOTIFY_RATE_WINDOW_SECONDS", 30, minimum=1)

@@ -18,7 +18,7 @@ class ArtistRef(BaseModel):
 
 
 class AlbumSummary(BaseModel):
-    id: str = Field(description="22-character base62 Spotify id")
+    id: str = Field(description="22-character base62 Spotify id (a MusicBrainz fallback's own: its MBID)")
     name: str
     artists: list[ArtistRef]
     artist_name: str = Field(description="Artists joined with ', '")

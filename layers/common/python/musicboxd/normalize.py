@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 MAX_QUERY_LENGTH = 200  # characters, before and after normalization
@@ -10,6 +11,30 @@ MAX_QUERY_BYTES = 600  # UTF-8 bytes after normalization (keeps every cache key 
 
 class QueryTooLong(ValueError):
     """The query grew past the limits under NFKC (one character can become 18)."""
+
+
+# What normalization never keeps: whitespace (a separator) and control and format code points
+# (Cc, Cf; dropped), as explicit ranges (Unicode 15.1) rather than the running Python's
+# categories, so the OpenAPI document can say exactly which queries are searchable
+# (``SEARCHABLE_PATTERN``: at least one code point outside these) on any runtime. Lone
+# surrogates (Cs) are dropped too, but cannot arrive in a UTF-8 query string.
+UNSEARCHABLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x0020), (0x007F, 0x00A0), (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C),
+    (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x1680, 0x1680),
+    (0x180E, 0x180E), (0x2000, 0x200F), (0x2028, 0x202F), (0x205F, 0x2064), (0x2066, 0x206F),
+    (0x3000, 0x3000), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)  # fmt: skip
+
+
+def _escape(code_point: int) -> str:
+    return f"\\u{code_point:04X}" if code_point <= 0xFFFF else f"\\U{code_point:08X}"
+
+
+_UNSEARCHABLE_CLASS = "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in UNSEARCHABLE_RANGES)
+SEARCHABLE_PATTERN = f"[^{_UNSEARCHABLE_CLASS}]"  # unanchored, as OpenAPI patterns are
+_DROPPED = re.compile(f"[{_UNSEARCHABLE_CLASS}]")
 
 
 def normalize_query(text: str) -> str:
@@ -26,7 +51,9 @@ def normalize_query(text: str) -> str:
         previous = current
         folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", current).casefold())
         kept = "".join(
-            " " if ch.isspace() else ch for ch in folded if ch.isspace() or unicodedata.category(ch)[0] != "C"
+            " " if ch.isspace() else ch
+            for ch in folded
+            if ch.isspace() or not (_DROPPED.match(ch) or "\ud800" <= ch <= "\udfff")
         )
         current = " ".join(kept.split())
     return current

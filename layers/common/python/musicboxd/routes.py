@@ -8,6 +8,7 @@ Pure data: importing this module is free.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 
@@ -30,3 +31,28 @@ ROUTES: tuple[Route, ...] = (
 )
 
 FUNCTIONS: tuple[str, ...] = ("search", "album", "populate", "cleanup")
+
+# CORS preflight (OPTIONS) is answered before any function, on every path (deployed, unknown paths
+# have a resource too: /{proxy+}): by API Gateway's mock (infra) and by the local emulation.
+CORS_ALLOW_METHODS: tuple[str, ...] = (*sorted({route.method for route in ROUTES}), "OPTIONS")
+CORS_ALLOW_HEADERS: tuple[str, ...] = (
+    "Content-Type",
+    "Authorization",
+    "X-Amz-Date",
+    "X-Amz-Security-Token",
+    "X-Api-Key",
+)
+CORS_MAX_AGE_SECONDS = 3600
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$")
+
+
+_PATTERNS = tuple((route, _path_pattern(route.path)) for route in ROUTES)
+
+
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """The ``Allow`` header of a concrete path: its routes' methods plus OPTIONS; () when no route has it."""
+    methods = sorted({route.method for route, pattern in _PATTERNS if pattern.match(path)})
+    return (*methods, "OPTIONS") if methods else ()

@@ -4,8 +4,10 @@
 - 1 request/s for the whole app, shared by every instance (a :class:`SharedBudget` over the
   same DynamoDB item scheme as Spotify's, limit 1 per rolling second); a 503 closes it briefly;
 - never waits past the request's deadline, never raises: ``None`` means "try the next source";
-- results carry the MBID in ``id`` and ``mbid``, Cover Art Archive image URLs and no Spotify
-  URL. The services never cache them (they must not mix with Spotify items or searches).
+- results carry the MBID in ``id`` and ``mbid`` (the API answers them with ``id`` null:
+  ``/albums/{id}`` takes Spotify ids; ``api/schemas.SearchAlbum``),
+  Cover Art Archive image URLs and no Spotify URL. The services never cache them (they must
+  not mix with Spotify items or searches).
 """
 
 from __future__ import annotations

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import partial
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from musicboxd.api.errors import BadRequest, error_response, retry_after_header
+from musicboxd.api.http_cache import CachePolicy, http_cache_middleware
 from musicboxd.errors import (
     BadUpstreamRequest,
     CatalogError,
@@ -19,8 +23,7 @@ from musicboxd.errors import (
     RateLimited,
     Unavailable,
 )
-from musicboxd.normalize import MAX_QUERY_LENGTH
-from musicboxd.routes import ROUTES
+from musicboxd.routes import ROUTES, allowed_methods
 
 logger = Logger()
 
@@ -37,7 +40,7 @@ _KNOWN = [(r.method, _route_regex(r.path)) for r in ROUTES]
 
 # Readable words for pattern mismatches (a user should never be shown a regular expression).
 PATTERN_MESSAGES = {
-    "q": f"must be 1-{MAX_QUERY_LENGTH} characters after trimming",
+    "q": "must contain a letter, digit, mark, punctuation or symbol (not only spaces, control or format characters)",
     "id": "must be a 22-character base62 Spotify id",
 }
 
@@ -57,8 +60,18 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
     from musicboxd.config import settings
 
     # Lambda proxy integration: the function, not API Gateway, must add CORS headers.
-    cors = CORSConfig(allow_origin=settings().cors_allow_origin, expose_headers=["X-Cache", "Retry-After"], max_age=600)
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    config = settings()
+    cors = CORSConfig(
+        allow_origin=config.cors_allow_origin, expose_headers=["X-Cache", "Retry-After", "ETag"], max_age=600
+    )
+    serializer = partial(json.dumps, separators=(",", ":"), cls=Encoder)  # Powertools' default, shared with ETags
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors, serializer=serializer)
+    policy = CachePolicy(
+        max_age=config.http_max_age_seconds,
+        shared_max_age=config.http_shared_max_age_seconds,
+        degraded_max_age=config.http_degraded_max_age_seconds,
+    )
+    app.use([http_cache_middleware(policy, serializer)])
     for router in routers:
         app.include_router(router)
 
@@ -113,8 +126,10 @@ def create_app(*routers: Router) -> APIGatewayRestResolver:
         if any(rx.match(path) and m == method for m, rx in _KNOWN):
             # API Gateway routed it here, but a path parameter holds characters no route accepts.
             return error_response(400, "invalid_id", INVALID_ID_MESSAGE)
-        if any(rx.match(path) for _, rx in _KNOWN):
-            return error_response(405, "method_not_allowed", f"{method} is not allowed here")
+        if allowed := allowed_methods(path):
+            return error_response(
+                405, "method_not_allowed", f"{method} is not allowed here", {"Allow": ", ".join(allowed)}
+            )
         return error_response(404, "not_found", f"no route for {path}")
 
     @app.exception_handler(Exception)

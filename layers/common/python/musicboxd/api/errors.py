@@ -7,6 +7,8 @@ import math
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from musicboxd.api.http_cache import error_cache_control
+
 
 class BadRequest(Exception):
     def __init__(self, message: str, code: str = "bad_request"):
@@ -19,7 +21,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"error": {"status": status, "code": code, "message": message}}),
-        headers=headers or {},
+        headers={"Cache-Control": error_cache_control(status), **(headers or {})},
     )
 
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from musicboxd.api.app import TITLE, create_app
+from musicboxd.api.contract import exact
 from musicboxd.errors import NotFound
 
 router = Router()
@@ -44,9 +45,8 @@ def openapi_document() -> dict[str, Any]:
     from musicboxd.api.schemas import ATTRIBUTION
 
     app = create_app(*public_routers())
-    return app.get_openapi_schema(title=TITLE, version=__version__, description=ATTRIBUTION).model_dump(
-        mode="json", by_alias=True, exclude_none=True
-    )
+    generated = app.get_openapi_schema(title=TITLE, version=__version__, description=ATTRIBUTION)
+    return exact(generated.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 @router.get("/openapi.json", include_in_schema=False)

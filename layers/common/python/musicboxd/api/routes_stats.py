@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
 from musicboxd.api.errors import error_response, retry_after_header
-from musicboxd.api.schemas import ERROR_RESPONSES, StatsResponse
+from musicboxd.api.schemas import ERROR_RESPONSES, IAM_REFUSED, StatsResponse
 
 router = Router()
 
@@ -18,7 +18,7 @@ router = Router()
     summary="Usage analytics",
     description="Spotify calls by endpoint and status, average upstream latency and cache hits per tier over "
     "the last `hours` hours (hourly counters kept in the table). IAM-authorized when deployed.",
-    responses={200: {"description": "Usage figures"}, **ERROR_RESPONSES},
+    responses={200: {"description": "Usage figures"}, **ERROR_RESPONSES, **IAM_REFUSED},
 )
 def stats(
     hours: Annotated[int, Query(ge=1, le=168, description="Hours to cover, 1-168")] = 24,

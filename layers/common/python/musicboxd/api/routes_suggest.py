@@ -7,8 +7,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
 from musicboxd.api.errors import BadRequest
-from musicboxd.api.schemas import ERROR_RESPONSES, SuggestItem, SuggestResponse
-from musicboxd.normalize import MAX_QUERY_LENGTH, normalize_query
+from musicboxd.api.schemas import (
+    BAD_REQUEST,
+    CACHE_HEADERS,
+    NOT_MODIFIED,
+    THROTTLED,
+    QueryText,
+    SuggestItem,
+    SuggestResponse,
+)
+from musicboxd.normalize import normalize_query
 
 router = Router()
 
@@ -19,17 +27,20 @@ router = Router()
     description="Albums and artists whose names match every word of `q`, the last one as a prefix "
     "(accent- and case-insensitive, any script). Answered from the popular tier's index only: "
     "never calls Spotify, so it may suggest nothing for albums outside the popular tier.",
-    responses={200: {"description": "Suggestions, best first"}, 400: ERROR_RESPONSES[400]},
+    responses={
+        200: {"description": "Suggestions, best first", "headers": CACHE_HEADERS},
+        **NOT_MODIFIED,
+        **BAD_REQUEST,
+        **THROTTLED,
+    },
 )
 def suggest(
-    q: Annotated[str, Query(description=f"1-{MAX_QUERY_LENGTH} characters after trimming", max_length=4096)],
+    q: QueryText,
     limit: Annotated[int, Query(ge=1, le=10)] = 5,
 ) -> Response[SuggestResponse]:
     from musicboxd.wiring import container
 
-    query = q.strip()
-    if not query or len(query) > MAX_QUERY_LENGTH:
-        raise BadRequest(f"q must be 1-{MAX_QUERY_LENGTH} characters after trimming")
+    query = q.strip()  # validated: at most 200 characters, at least one searchable
     if not normalize_query(query):
         raise BadRequest("q has nothing searchable")
     found = container().tier1.suggest(query, limit=limit)

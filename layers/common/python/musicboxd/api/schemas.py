@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel, Field
 
 from musicboxd.models import COVER_ART, SPOTIFY_LINK, Album, AlbumSummary
+from musicboxd.normalize import MAX_QUERY_LENGTH, SEARCHABLE_PATTERN
 
 ATTRIBUTION = (
     "Album and artist metadata and cover art come from Spotify (or, when Spotify is unavailable, "
@@ -18,17 +22,50 @@ ATTRIBUTION = (
 )
 
 
+# `q` of /search and /suggest, exactly as accepted (the document's maxLength and pattern are the rule).
+QueryText = Annotated[
+    str,
+    Query(
+        description=f"At most {MAX_QUERY_LENGTH} characters, at least one of them a letter, digit, mark, "
+        "punctuation or symbol (whitespace, control and format characters alone are not searchable). "
+        "Rare: a query whose Unicode normalization (NFKC) grows past 200 characters or 600 UTF-8 bytes is "
+        "answered 400 query_too_long.",
+        max_length=MAX_QUERY_LENGTH,
+        pattern=SEARCHABLE_PATTERN,
+    ),
+]
+
+
+class SearchAlbum(AlbumSummary):
+    # Nullable here only: a MusicBrainz answer has no Spotify id for /albums/{id} (only its mbid).
+    id: str | None = Field(  # type: ignore[assignment]
+        description="22-character base62 Spotify id (GET /albums/{id}); null in a musicbrainz answer: see mbid"
+    )
+
+
 class SearchResponse(BaseModel):
     query: str
     limit: int
     offset: int
     total: int
-    albums: list[AlbumSummary]
-    source: str = Field(description="cache | spotify | stale | musicbrainz | cache-only | popular")
+    albums: list[SearchAlbum]
+    source: Literal["cache", "spotify", "popular", "stale", "musicbrainz", "cache-only"] = Field(
+        description="cache: our cache; spotify: asked Spotify now; popular: the tier-1 index; stale: an expired cache "
+        "entry while Spotify fails; musicbrainz / cache-only: fallbacks while Spotify fails"
+    )
+    next: str | None = Field(
+        description="The next page as a query-only relative URL (?q=..&limit=..&offset=..; resolves against this "
+        "page's path); null on the last reachable page"
+    )
+    prev: str | None = Field(description="The previous page, same form; null on the first")
+    last_page: bool = Field(
+        description="No next page: the results end here, or the next offset would pass 1000 (Spotify's limit) "
+        "although total is larger"
+    )
 
 
 class SuggestItem(BaseModel):
-    type: str = Field(description="album | artist")
+    type: Literal["album", "artist"]
     id: str
     name: str
     artist_name: str
@@ -40,11 +77,11 @@ class SuggestResponse(BaseModel):
     query: str
     limit: int
     suggestions: list[SuggestItem]
-    source: str = Field(description="always index: the tier-1 index, never Spotify")
+    source: Literal["index"] = Field(description="the tier-1 index, never Spotify")
 
 
 class AlbumResponse(Album):
-    source: str = Field(description="cache | spotify | stale")
+    source: Literal["cache", "spotify", "stale"]
 
 
 class Health(BaseModel):
@@ -74,15 +111,42 @@ RETRY_AFTER_HEADER: dict[str, OpenAPIResponseHeader] = {
     }
 }
 
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: {"description": "Invalid input", "content": {"application/json": {"model": ErrorResponse}}},
-    404: {"description": "Not found", "content": {"application/json": {"model": ErrorResponse}}},
-    503: {
-        "description": "Upstream unavailable or rate-limited and nothing cached (see Retry-After)",
-        "headers": RETRY_AFTER_HEADER,
-        "content": {"application/json": {"model": ErrorResponse}},
+# HTTP caching (api/http_cache.py): on every cacheable 200 and on its 304.
+CACHE_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "ETag": {
+        "description": "Strong validator of the body (send it back in If-None-Match)",
+        "schema": {"type": "string"},
     },
+    "Cache-Control": {"description": "How long the answer may be reused, by its source", "schema": {"type": "string"}},
 }
+NOT_MODIFIED: dict[int, OpenAPIResponse] = {
+    304: {"description": "Not modified: If-None-Match named the current ETag (no body)", "headers": CACHE_HEADERS}
+}
+
+
+def _error(description: str, headers: dict[str, OpenAPIResponseHeader] | None = None) -> OpenAPIResponse:
+    response: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+BAD_REQUEST: dict[int, OpenAPIResponse] = {400: _error("Invalid input")}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("Not found")}
+THROTTLED: dict[int, OpenAPIResponse] = {429: _error("Throttled by the API stage (deployed only)")}
+# IAM routes: an unsigned call is 401 (also locally, where the signature is not verified), a denied one 403.
+IAM_REFUSED: dict[int, OpenAPIResponse] = {
+    401: _error("Unsigned: sign the request with AWS SigV4"),
+    403: _error("Signed, but not allowed (deployed)"),
+}
+UNAVAILABLE: dict[int, OpenAPIResponse] = {
+    503: _error("Upstream unavailable or rate-limited and nothing cached (see Retry-After)", RETRY_AFTER_HEADER)
+}
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    **BAD_REQUEST,
+    **THROTTLED,
+    **UNAVAILABLE,
+}  # what any catalog route may answer
 
 
 class SpotifyCallStats(BaseModel):
