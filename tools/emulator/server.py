@@ -124,6 +124,8 @@ class Config:
     client_secret: str | None = None
     musicbrainz_rps: float = 1.0
     today: dt.date = dt.date(2026, 1, 1)
+    ranking_drift: float = 0.0  # popularity noise (points) in search ranking; 0: Spotify's order unchanged
+    ranking_drift_seed: int = 0
 
     @property
     def extended(self) -> bool:
@@ -158,6 +160,8 @@ def config_from_env(env: dict[str, str] | None = None) -> Config:
         client_secret=env.get("EMULATOR_CLIENT_SECRET") or None,
         musicbrainz_rps=float(env.get("EMULATOR_MUSICBRAINZ_RPS", "").strip() or 1.0),
         today=dt.date.fromisoformat(today_raw) if today_raw else dt.date.today(),
+        ranking_drift=float(env.get("EMULATOR_RANKING_DRIFT", "").strip() or 0.0),
+        ranking_drift_seed=_env_int(env, "EMULATOR_RANKING_DRIFT_SEED", 0) or 0,
     )
 
 
@@ -770,7 +774,8 @@ class Handler(BaseHTTPRequestHandler):
         for t in types:
             key = t + "s"
             if t == "album":
-                total, albums, _ = index.search(parse_query(q), r.config.today, offset, limit, r.market)
+                total, albums, _ = index.search(parse_query(q), r.config.today, offset, limit, r.market,
+                                                drift=r.config.ranking_drift, drift_seed=r.config.ranking_drift_seed)  # fmt: skip
                 items = [r.simple_album(a) for a in albums]
             elif t == "artist":
                 total, idxs = index.search_artists(q, offset, limit)
@@ -1013,8 +1018,12 @@ class Handler(BaseHTTPRequestHandler):
                         if int(value) < 0:
                             raise ValueError(f"{key} must be >= 0")
                         changes[key] = int(value)
-                    elif key == "musicbrainz_rps":
+                    elif key in ("musicbrainz_rps", "ranking_drift"):
+                        if float(value or 0) < 0:
+                            raise ValueError(f"{key} must be >= 0")
                         changes[key] = float(value or 0)
+                    elif key == "ranking_drift_seed":
+                        changes[key] = int(value or 0)
                     elif key in ("client_id", "client_secret"):
                         changes[key] = value or None
                     elif key == "today":
