@@ -1,4 +1,7 @@
-"""Cleanup function (EventBridge daily, or invoked by hand, e.g. ``{"budget": 0, "refresh": false}``)."""
+"""Cleanup function (EventBridge daily, or invoked by hand, e.g. ``{"budget": 0, "refresh": false}``).
+
+Every 5 minutes EventBridge also invokes it with ``{"verify_only": true}``: the tier-1 verify run.
+"""
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -9,7 +12,8 @@ metrics = Metrics(service="cleanup")
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event, context):
-    from musicboxd.jobs import run_cleanup
+    from musicboxd.jobs import overrides, run_cleanup, run_verify
 
-    report = run_cleanup(event, context, log=lambda message, extra: logger.info(message, extra=extra))
+    job = run_verify if overrides(event).get("verify_only") else run_cleanup
+    report = job(event, context, log=lambda message, extra: logger.info(message, extra=extra))
     return report.as_dict()

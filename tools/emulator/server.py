@@ -774,8 +774,9 @@ class Handler(BaseHTTPRequestHandler):
         for t in types:
             key = t + "s"
             if t == "album":
-                total, albums, _ = index.search(parse_query(q), r.config.today, offset, limit, r.market,
-                                                drift=r.config.ranking_drift, drift_seed=r.config.ranking_drift_seed)  # fmt: skip
+                config = r.config
+                drift = {"drift": config.ranking_drift, "drift_seed": config.ranking_drift_seed}
+                total, albums, _ = index.search(parse_query(q), config.today, offset, limit, r.market, **drift)
                 items = [r.simple_album(a) for a in albums]
             elif t == "artist":
                 total, idxs = index.search_artists(q, offset, limit)
