@@ -318,3 +318,21 @@ def test_the_stored_margin_stays_within_zero_and_the_maximum_when_steps_do_not_d
     assert calibration.shapes["title"].margin == pytest.approx(0.025)
     feed(calibration, "title", AGREED * 20 * 5)
     assert calibration.shapes["title"].margin == 0.0
+
+
+def test_the_index_margin_refuses_known_orders_whose_estimates_are_too_close():
+    from musicboxd.index import ranks
+    from musicboxd.index.core import IndexedAlbum, Tier1Index
+    from tests.unit.test_tier1 import summary as swept
+    from tests.unit.test_tier1 import sweep_pages
+
+    golds = [swept(i, "Gold", f"Band {i}", year="2001") for i in range(3)] + [
+        swept(10 + i, f"Other {i}", "Band", year="2001") for i in range(97)
+    ]  # one year of 100 albums, the three "Gold" at its top, in Spotify's order
+    sweep = ranks.from_pages(sweep_pages(golds))
+    albums = [IndexedAlbum(s, rank=sweep.ranks[s.id], catalog_size=sweep.catalog_size) for s in golds]
+    idx = Tier1Index.build(albums, version="v", built_at=0, now_year=2026, catalog_size=sweep.catalog_size)
+    assert idx.answer("gold", limit=5, offset=0) is not None  # neighbours of one list: order known
+    assert idx.answer("gold", limit=5, offset=0, margin=0.005) is not None  # one position = 1 % apart
+    assert idx.answer("gold", limit=5, offset=0, margin=0.02) is None  # closer than 2 % of the catalog
+    assert idx.answer("band 1 gold", limit=5, offset=0, margin=0.5) is not None  # nothing tied: margin moot
