@@ -199,13 +199,15 @@ def test_verify_run_compares_caches_the_page_and_uses_a_cached_page_without_a_ca
     cache, queue, state = MemoryCache(clock), MemoryQueue(), MemoryState()
     queue.put(PendingCheck("blue", "title", 10, ("a", "b", "c"), clock()))
     queue.put(PendingCheck("red", "partial", 10, ("a", "c", "b"), clock()))
-    cache.searches["S#red|0:10"] = CachedSearch(page("a", "b", "c"), clock() + 60)  # the request went to Spotify
+    cache.searches["S#red|0:10"] = CachedSearch(page("a", "b", "c"), clock() + 3600)  # the request went to Spotify
+    cache.searches["S#old|0:10"] = CachedSearch(page("z"), clock() + 60)  # cached long before the answer
+    queue.put(PendingCheck("old", "title", 10, ("a",), clock()))
     spotify = StubSpotify(("a", "b", "c"))
     report, calibration = verifier(queue, state, cache, spotify).run(max_checks=10)
-    assert (report.checked, report.agreed, report.fetched, report.from_cache) == (2, 1, 1, 1)
-    assert spotify.calls == 1
+    assert (report.checked, report.agreed, report.fetched, report.from_cache) == (3, 1, 2, 1)
+    assert spotify.calls == 2  # "old" was asked again: its cached page predates tier 1's answer
     assert [a.id for a in cache.searches["S#blue|0:10"].page.items] == ["a", "b", "c"]  # serves later requests
-    assert report.by_shape == {"title": [1, 1], "partial": [1, 0]}
+    assert report.by_shape == {"title": [2, 1], "partial": [1, 0]}
     assert not queue.items and state.saved[CALIBRATION_STATE]["shapes"]["partial"]["recent"] == ORDER
 
 
@@ -336,3 +338,50 @@ def test_the_index_margin_refuses_known_orders_whose_estimates_are_too_close():
     assert idx.answer("gold", limit=5, offset=0, margin=0.005) is not None  # one position = 1 % apart
     assert idx.answer("gold", limit=5, offset=0, margin=0.02) is None  # closer than 2 % of the catalog
     assert idx.answer("band 1 gold", limit=5, offset=0, margin=0.5) is not None  # nothing tied: margin moot
+
+
+# -- misspellings ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spelled():
+    from musicboxd.index import ranks
+    from musicboxd.index.core import IndexedAlbum, Tier1Index
+    from tests.unit.test_tier1 import summary as swept, sweep_pages
+
+    names = [("Blue Coming Ocean", "Horizon"), ("Acoustic", "Band A"), ("Love Songs", "Band B"),
+             ("Dove Songs", "Band C"), ("Island", "Band D"), ("Islands", "Band E")]  # fmt: skip
+    summaries = [swept(i, name, artist) for i, (name, artist) in enumerate(names)]
+    sweep = ranks.from_pages(sweep_pages(summaries))
+    albums = [IndexedAlbum(s, rank=sweep.ranks[s.id], catalog_size=sweep.catalog_size) for s in summaries]
+    return Tier1Index.build(albums, version="v", built_at=0, now_year=2026, catalog_size=sweep.catalog_size)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("blue comng ocean", "blue coming ocean"),  # a letter dropped
+        ("acoutsic", "acoustic"),  # neighbours swapped
+        ("horizon blue cominf ocean", "horizon blue coming ocean"),  # "artist title"
+        ("hove songs", None),  # love or dove: no single best
+        ("islnd", "island"),  # island at distance 1, islands at 2
+        ("acoustic", None),  # nothing to correct
+        ("xqzv ocean", None),  # nothing close
+        ("oceam blue", None),  # corrected but not a whole name
+    ],
+)
+def test_a_misspelling_is_corrected_only_when_one_indexed_word_is_clearly_closest(spelled, typed, expected):
+    from musicboxd.index.spelling import correct
+
+    assert correct(spelled, typed) == expected
+
+
+def test_corrected_answers_are_the_typo_shape_and_only_with_the_setting(spelled):
+    queue = MemoryQueue()
+    off = tier1_with(spelled, rate=1.0, queue=queue)
+    assert off.answer("blue comng ocean", limit=5, offset=0) is None
+    on = CalibratedTier1(lambda: spelled, CalibrationView(MemoryState(), POLICY), queue, rate=1.0,
+                         correct_typos=True)  # fmt: skip
+    page = on.answer("blue comng ocean", limit=5, offset=0)
+    assert page is not None and page.items[0].name == "Blue Coming Ocean"
+    assert next(iter(queue.items.values())).shape == "typo"  # checked and calibrated on its own

@@ -130,6 +130,7 @@ class Settings:
     tier1_margin_step: float = setting("TIER1_MARGIN_STEP", 0.002, minimum=0, maximum=0.1)  # share of the catalog
     tier1_margin_max: float = setting("TIER1_MARGIN_MAX", 0.05, minimum=0, maximum=0.5)
     tier1_calibration_recheck_seconds: int = setting("TIER1_CALIBRATION_RECHECK_SECONDS", 60, minimum=0)
+    tier1_typo_correction: bool = setting("TIER1_TYPO_CORRECTION", False)  # for a Spotify that corrects typos
 
     # -- populate (weekly) and cleanup (daily)
     populate_call_budget: int = setting("POPULATE_CALL_BUDGET", 2500, minimum=0)  # a dev-mode sweep: ~1,900

@@ -307,7 +307,8 @@ class Container:
 
         view = CalibrationView(self.checkpoints, self.calibration_policy,
                                recheck_seconds=self.settings.tier1_calibration_recheck_seconds)  # fmt: skip
-        return CalibratedTier1(self.tier1.index, view, self.verification_queue, rate=self.settings.tier1_verify_rate)
+        return CalibratedTier1(self.tier1.index, view, self.verification_queue, rate=self.settings.tier1_verify_rate,
+                               correct_typos=self.settings.tier1_typo_correction)  # fmt: skip
 
     def shadow_verifier(self, catalog):
         """The verify job's service over ``catalog`` (a job's Spotify adapter on the background share)."""

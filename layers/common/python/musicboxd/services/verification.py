@@ -227,6 +227,7 @@ class CalibratedTier1:
         rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
         enabled: bool = True,
+        correct_typos: bool = False,
     ):
         self._index = index
         self._calibration = calibration
@@ -235,6 +236,7 @@ class CalibratedTier1:
         self._rng = rng
         self._clock = clock
         self._enabled = enabled
+        self._correct_typos = correct_typos
         self.sampled = 0
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
@@ -244,7 +246,14 @@ class CalibratedTier1:
         if index is None:
             return None
         q, ranked = index.ranked(query)
-        shape = query_shape(query, ranked)
+        corrected = None
+        if not ranked and self._correct_typos and len(q) >= 4:  # nothing matches: a misspelling?
+            from musicboxd.index.spelling import correct  # only loaded when a query matches nothing
+
+            corrected = correct(index, q)
+            if corrected is not None:
+                q, ranked = index.ranked(corrected)
+        shape = query_shape(query, ranked, corrected=corrected is not None)
         calibration = self._calibration.current()
         page = index.answer_ranked(q, ranked, limit=limit, margin=calibration.margin(shape))
         if page is None:
@@ -347,7 +356,9 @@ class ShadowVerifier:
             cached = self._cache.get_search(key)
         except CacheUnavailable:
             cached = None
-        if cached is not None and cached.fresh(self._clock()):
+        # Only a page fetched after tier 1 answered says what Spotify answers now (the request's own
+        # fetch for a suppressed shape, or an earlier check of the same query).
+        if cached is not None and cached.fresh(self._clock()) and cached.expires_at - self._ttl >= check.at - 1:
             return [a.id for a in cached.page.items[:TOP]], False
         page = self._catalog.search_albums(check.query, limit=check.limit, offset=0)
         try:
