@@ -52,9 +52,13 @@ bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
 
-.PHONY: bench
-bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
+.PHONY: bench bench-drift
+bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency) + drift run: BENCHMARKS.md
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.drift --write
+
+bench-drift: venv ## tier 1 under ranking drift (shadow verification + calibration, in-process): its BENCHMARKS.md section
+	$(BIN)/python -m bench.drift --write
 
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground

@@ -347,7 +347,8 @@ def test_the_index_margin_refuses_known_orders_whose_estimates_are_too_close():
 def spelled():
     from musicboxd.index import ranks
     from musicboxd.index.core import IndexedAlbum, Tier1Index
-    from tests.unit.test_tier1 import summary as swept, sweep_pages
+    from tests.unit.test_tier1 import summary as swept
+    from tests.unit.test_tier1 import sweep_pages
 
     names = [("Blue Coming Ocean", "Horizon"), ("Acoustic", "Band A"), ("Love Songs", "Band B"),
              ("Dove Songs", "Band C"), ("Island", "Band D"), ("Islands", "Band E")]  # fmt: skip
