@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test lint run build-index bench-tier1 populate cleanup
+.PHONY: help venv test lint run build-index bench-tier1 tier1-check populate cleanup
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
@@ -47,6 +47,9 @@ test-resilience: venv ## budget, circuit, fallbacks, fault injection, fuzzing, l
 
 build-index: venv ## rebuild the tier-1 search index from the popular tier of `make run`'s stack
 	$(BIN)/python -m tools.build_index
+
+tier1-check: venv ## tier 1 vs the configured Spotify: share + top-5 agreement by query shape (N=200, ARGS=--offline)
+	$(BIN)/python -m tools.tier1_check $(if $(N),--n $(N)) $(ARGS)
 
 bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top-5 agreement vs the emulator
 	$(BIN)/python -m tools.index_bench

@@ -240,11 +240,15 @@ class CalibratedTier1:
         self.sampled = 0
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
+        return self.assess(query, limit=limit, offset=offset)[1]
+
+    def assess(self, query: str, *, limit: int, offset: int) -> tuple[str | None, SearchPage | None]:
+        """(the query's shape, tier 1's answer or None); the shape is None when the index is not asked."""
         if not self._enabled or offset != 0:
-            return None
+            return None, None
         index = self._index()
         if index is None:
-            return None
+            return None, None
         q, ranked = index.ranked(query)
         corrected = None
         if not ranked and self._correct_typos and len(q) >= 4:  # nothing matches: a misspelling?
@@ -257,12 +261,12 @@ class CalibratedTier1:
         calibration = self._calibration.current()
         page = index.answer_ranked(q, ranked, limit=limit, margin=calibration.margin(shape))
         if page is None:
-            return None
+            return shape, None
         # A suppressed shape still gets its would-be answers checked: the request goes to Spotify
         # and caches its page, so the check usually costs no call at all.
         if self._rate > 0 and self._rng() < self._rate:
             self._enqueue(PendingCheck(query, shape, limit, tuple(a.id for a in page.items[:KEPT]), self._clock()))
-        return None if calibration.suppressed(shape) else page
+        return shape, None if calibration.suppressed(shape) else page
 
     def _enqueue(self, check: PendingCheck) -> None:
         try:
