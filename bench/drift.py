@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "request_seconds": 1.0,  # nominal time per search: sets the background share per run
     "rate_limit": 150,  # SPOTIFY_RATE_LIMIT per 30 s window
     "background_fraction": 0.5,  # SPOTIFY_BACKGROUND_FRACTION
+    "target": 0.99,  # TIER1_AGREEMENT_TARGET
+    "floor": 0.90,  # TIER1_AGREEMENT_FLOOR
 }
 
 
@@ -319,7 +321,7 @@ def measure(spec: dict[str, Any] | None = None, *, log=print) -> dict[str, Any]:
     started = time.perf_counter()
     built = build(seed=spec["seed"], warmup=2000, requests=spec["requests"])
     log(f"bench drift: index of {len(built.index)} albums built in {time.perf_counter() - started:.0f} s")
-    policy = CalibrationPolicy()
+    policy = CalibrationPolicy(target=spec["target"], floor=spec["floor"])
     window_seconds = 30.0
     per_run_seconds = spec["drain_every"] * spec["request_seconds"]
     background = int(spec["rate_limit"] * spec["background_fraction"] * per_run_seconds / window_seconds)
