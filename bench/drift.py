@@ -84,9 +84,10 @@ class MemoryQueue:
         self.items: dict[str, PendingCheck] = {}
         self._n = 0
 
-    def put(self, check: PendingCheck) -> None:
-        self._n += 1
-        self.items[f"{self._n:09d}"] = check
+    def put(self, checks: list[PendingCheck]) -> None:
+        for check in checks:
+            self._n += 1
+            self.items[f"{self._n:09d}"] = check
 
     def take(self, max_items: int) -> list[tuple[str, PendingCheck]]:
         return sorted(self.items.items())[:max_items]
@@ -197,6 +198,7 @@ def simulate(built, *, drift: float, rate: float, drain_every: int, batch: int, 
                 source, agreed = "tier1", _top(page) == _top(truth)
         run.outcomes.append(Outcome(query_shape(query, built.index.ranked(query)[1]), source, agreed, n >= drift_at))
         if (n + 1) % drain_every == 0:
+            tier1.flush_checks()  # the containers' usage flushes, long done by the next verify run
             meter = CallCounter(background_calls)
             verifier = ShadowVerifier(queue, state, cache,
                                       EmulatorSearch(catalog, TODAY, meter, drift=spotify.drift,

@@ -28,7 +28,7 @@ def test_queue_is_oldest_first_and_done_removes(table_settings):
     clock = [1_800_000_000.0]
     queue = DynamoVerificationQueue(make_model(table_settings), ttl_seconds=600, clock=lambda: clock[0])
     for n in range(3):
-        queue.put(check(f"q{n}", ("a", "b")))
+        queue.put([check(f"q{n}", ("a", "b"))])
         clock[0] += 1
     taken = queue.take(2)
     assert [c.query for _, c in taken] == ["q0", "q1"] and taken[0][1].tier1_ids == ("a", "b")
@@ -70,8 +70,8 @@ def test_verify_run_checks_caches_calibrates_and_reports_in_stats(stack):
     container, control = stack
     right, wrong = spotify_top(control, "love"), spotify_top(control, "greatest hits")
     assert len(right) == 10 and len(wrong) == 10
-    container.verification_queue.put(check("love", right))
-    container.verification_queue.put(check("greatest hits", (wrong[1], wrong[0], *wrong[2:]), shape="partial"))
+    container.verification_queue.put([check("love", right)])
+    container.verification_queue.put([check("greatest hits", (wrong[1], wrong[0], *wrong[2:]), shape="partial")])
     control.post("/_emulator/reset")
     report = run_verify({"verify_only": True}, LambdaContext("musicboxd-cleanup", timeout_seconds=60))
     assert (report.checked, report.agreed, report.fetched) == (2, 1, 2)

@@ -40,10 +40,11 @@ class MemoryQueue:
         self.items: dict[str, PendingCheck] = {}
         self.fail = fail
 
-    def put(self, check: PendingCheck) -> None:
+    def put(self, checks: list[PendingCheck]) -> None:
         if self.fail:
             raise CacheUnavailable("down")
-        self.items[f"{len(self.items):05d}"] = check
+        for check in checks:
+            self.items[f"{len(self.items):05d}"] = check
 
     def take(self, max_items: int):
         return sorted(self.items.items())[:max_items]
@@ -140,7 +141,11 @@ def tier1_with(index, *, rate, state=None, queue=None, rng=None, clock=None):
 def test_a_sampled_share_of_answers_is_queued_and_every_answer_is_served():
     queue = MemoryQueue()
     tier1 = tier1_with(StubIndex(EXACT, ("a", "b", "c")), rate=0.25, queue=queue)
-    answers = [tier1.answer("blue", limit=10, offset=0) for _ in range(2000)]
+    answers = []
+    for n in range(2000):
+        answers.append(tier1.answer("blue", limit=10, offset=0))
+        if n % 50 == 49:  # the container's usage flush
+            tier1.flush_checks()
     assert all(a is not None and [x.id for x in a.items] == ["a", "b", "c"] for a in answers)
     assert 400 <= len(queue.items) <= 600  # 25 % of 2,000, seeded
     check = next(iter(queue.items.values()))
@@ -149,10 +154,25 @@ def test_a_sampled_share_of_answers_is_queued_and_every_answer_is_served():
 
 def test_rate_zero_queues_nothing_and_a_failing_queue_never_fails_the_answer():
     queue = MemoryQueue()
-    assert tier1_with(StubIndex(EXACT, ("a",)), rate=0.0, queue=queue).answer("x y", limit=5, offset=0)
+    zero = tier1_with(StubIndex(EXACT, ("a",)), rate=0.0, queue=queue)
+    assert zero.answer("x y", limit=5, offset=0)
+    zero.flush_checks()
     assert not queue.items
     broken = tier1_with(StubIndex(EXACT, ("a",)), rate=1.0, queue=MemoryQueue(fail=True))
     assert broken.answer("x y", limit=5, offset=0) is not None
+    broken.flush_checks()  # logged, not raised
+
+
+def test_sampled_checks_wait_for_the_flush_and_the_buffer_is_bounded():
+    queue = MemoryQueue()
+    tier1 = tier1_with(StubIndex(EXACT, ("a",)), rate=1.0, queue=queue)
+    for _ in range(150):
+        tier1.answer("x y", limit=5, offset=0)
+    assert not queue.items  # nothing written while answering: no extra round trip for the request
+    tier1.flush_checks()
+    assert len(queue.items) == 100  # MAX_BUFFERED; the rest of an unflushed burst is dropped
+    tier1.flush_checks()
+    assert len(queue.items) == 100
 
 
 def test_offset_pages_are_never_answered_or_sampled():
@@ -171,6 +191,7 @@ def test_the_calibrated_margin_and_suppression_apply_per_shape():
     queue = MemoryQueue()
     suppressed = tier1_with(artist, rate=1.0, state=state, queue=queue)
     assert suppressed.answer("horizon", limit=10, offset=0) is None  # Spotify answers instead
+    suppressed.flush_checks()
     assert len(queue.items) == 1  # the would-be answer is still checked, so the shape can recover
 
 
@@ -197,11 +218,11 @@ def verifier(queue, state, cache, spotify):
 def test_verify_run_compares_caches_the_page_and_uses_a_cached_page_without_a_call():
     clock = FakeClock()
     cache, queue, state = MemoryCache(clock), MemoryQueue(), MemoryState()
-    queue.put(PendingCheck("blue", "title", 10, ("a", "b", "c"), clock()))
-    queue.put(PendingCheck("red", "partial", 10, ("a", "c", "b"), clock()))
+    queue.put([PendingCheck("blue", "title", 10, ("a", "b", "c"), clock())])
+    queue.put([PendingCheck("red", "partial", 10, ("a", "c", "b"), clock())])
     cache.searches["S#red|0:10"] = CachedSearch(page("a", "b", "c"), clock() + 3600)  # the request went to Spotify
     cache.searches["S#old|0:10"] = CachedSearch(page("z"), clock() + 60)  # cached long before the answer
-    queue.put(PendingCheck("old", "title", 10, ("a",), clock()))
+    queue.put([PendingCheck("old", "title", 10, ("a",), clock())])
     spotify = StubSpotify(("a", "b", "c"))
     report, calibration = verifier(queue, state, cache, spotify).run(max_checks=10)
     assert (report.checked, report.agreed, report.fetched, report.from_cache) == (3, 1, 2, 1)
@@ -215,7 +236,7 @@ def test_verify_run_stops_when_the_background_share_refuses_and_keeps_the_rest_q
     clock = FakeClock()
     cache, queue, state = MemoryCache(clock), MemoryQueue(), MemoryState()
     for n in range(5):
-        queue.put(PendingCheck(f"q{n}", "title", 10, ("a",), clock()))
+        queue.put([PendingCheck(f"q{n}", "title", 10, ("a",), clock())])
     report, _ = verifier(queue, state, cache, StubSpotify(("a",), refuse_after=2)).run(max_checks=5)
     assert (report.checked, report.left, report.stopped) == (2, 3, "budget")
     assert len(queue.items) == 3
@@ -225,7 +246,7 @@ def test_verify_run_respects_the_batch_and_the_deadline():
     clock = FakeClock()
     cache, queue, state = MemoryCache(clock), MemoryQueue(), MemoryState()
     for n in range(5):
-        queue.put(PendingCheck(f"q{n}", "title", 10, ("a",), clock()))
+        queue.put([PendingCheck(f"q{n}", "title", 10, ("a",), clock())])
     spotify = StubSpotify(("a",))
     report, _ = verifier(queue, state, cache, spotify).run(max_checks=2)
     assert report.checked == 2 and spotify.calls == 2 and len(queue.items) == 3
@@ -385,4 +406,25 @@ def test_corrected_answers_are_the_typo_shape_and_only_with_the_setting(spelled)
                          correct_typos=True)  # fmt: skip
     page = on.answer("blue comng ocean", limit=5, offset=0)
     assert page is not None and page.items[0].name == "Blue Coming Ocean"
+    on.flush_checks()
     assert next(iter(queue.items.values())).shape == "typo"  # checked and calibrated on its own
+
+
+def test_the_usage_flush_writes_the_sampled_checks_and_survives_a_failing_hook():
+    from musicboxd.services.usage import UsageRecorder
+
+    class Store:
+        def add_hourly(self, hour, counters): ...
+
+        def add_demand(self, day, counts): ...
+
+    queue = MemoryQueue()
+    tier1 = tier1_with(StubIndex(EXACT, ("a",)), rate=1.0, queue=queue)
+    usage = UsageRecorder(Store(), flush_interval=10, clock=lambda: 0.0)
+    usage.on_flush(lambda: 1 / 0)
+    usage.on_flush(tier1.flush_checks)
+    tier1.answer("x y", limit=5, offset=0)
+    usage.maybe_flush()  # interval not due: nothing written
+    assert not queue.items
+    usage.flush()
+    assert len(queue.items) == 1 and usage.failures == 1

@@ -196,7 +196,9 @@ class PendingCheck:
 class VerificationQueue(Protocol):
     """Pending checks, oldest first (DynamoDB items with a TTL: an unchecked one just expires)."""
 
-    def put(self, check: PendingCheck) -> None: ...
+    def put(self, checks: list[PendingCheck]) -> None:
+        """Queue checks (one batch write)."""
+        ...
 
     def take(self, max_items: int) -> list[tuple[str, PendingCheck]]:
         """Up to ``max_items`` (key, check) pairs, oldest first; they stay queued until ``done``."""

@@ -307,8 +307,10 @@ class Container:
 
         view = CalibrationView(self.checkpoints, self.calibration_policy,
                                recheck_seconds=self.settings.tier1_calibration_recheck_seconds)  # fmt: skip
-        return CalibratedTier1(self.tier1.index, view, self.verification_queue, rate=self.settings.tier1_verify_rate,
-                               correct_typos=self.settings.tier1_typo_correction)  # fmt: skip
+        tier1 = CalibratedTier1(self.tier1.index, view, self.verification_queue, rate=self.settings.tier1_verify_rate,
+                                correct_typos=self.settings.tier1_typo_correction)  # fmt: skip
+        self.usage.on_flush(tier1.flush_checks)  # sampled checks are written with the usage counters
+        return tier1
 
     def shadow_verifier(self, catalog):
         """The verify job's service over ``catalog`` (a job's Spotify adapter on the background share)."""

@@ -8,7 +8,7 @@ pk                     sk                        what
 
 One partition, read oldest first by the verify job; no ``kind`` (stays out of the GSI). A check
 nobody verified within ``ttl_seconds`` is reaped by TTL (and skipped by ``take`` before that).
-Sampling keeps writes low: ``TIER1_VERIFY_RATE`` of tier-1 answers, one PutItem each.
+Sampling keeps writes low: ``TIER1_VERIFY_RATE`` of tier-1 answers, batched per container flush.
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ class DynamoVerificationQueue(_Client):
         self.ttl = ttl_seconds
         self._clock = clock
 
-    def put(self, check: PendingCheck) -> None:
-        body = {"q": check.query, "s": check.shape, "l": check.limit, "ids": list(check.tier1_ids), "at": check.at}
+    def put(self, checks: list[PendingCheck]) -> None:
         now = self._clock()
-        self.client.put_item(
-            TableName=self.table,
-            Item={
+        items = []
+        for check in checks:
+            body = {"q": check.query, "s": check.shape, "l": check.limit, "ids": list(check.tier1_ids), "at": check.at}
+            items.append({
                 "pk": {"S": PARTITION},
                 "sk": {"S": f"{int(now * 1000):013d}#{uuid.uuid4().hex[:8]}"},
                 "data": {"S": json.dumps(body, separators=(",", ":"), ensure_ascii=False)},
                 "expires_at": {"N": str(int(now + self.ttl))},
-            },
-        )
+            })  # fmt: skip
+        self._batch_write([{"PutRequest": {"Item": item}} for item in items])
 
     def take(self, max_items: int) -> list[tuple[str, PendingCheck]]:
         out: list[tuple[str, PendingCheck]] = []
@@ -70,13 +70,11 @@ class DynamoVerificationQueue(_Client):
         return out
 
     def done(self, keys: list[str]) -> None:
-        for first in range(0, len(keys), BATCH_WRITE):
-            pending = {
-                self.table: [
-                    {"DeleteRequest": {"Key": {"pk": {"S": PARTITION}, "sk": {"S": key}}}}
-                    for key in keys[first : first + BATCH_WRITE]
-                ]
-            }
+        self._batch_write([{"DeleteRequest": {"Key": {"pk": {"S": PARTITION}, "sk": {"S": key}}}} for key in keys])
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for first in range(0, len(requests), BATCH_WRITE):
+            pending: dict[str, Any] = {self.table: requests[first : first + BATCH_WRITE]}
             for _ in range(5):
                 answer = self.client.batch_write_item(RequestItems=pending)
                 pending = answer.get("UnprocessedItems") or {}

@@ -118,6 +118,11 @@ class UsageRecorder:
         self._demand: Counter[str] = Counter()
         self.flushes = 0
         self.failures = 0
+        self._flush_hooks: list[Callable[[], None]] = []
+
+    def on_flush(self, hook: Callable[[], None]) -> None:
+        """Also run ``hook`` at every flush (other per-request buffers: sampled tier-1 checks)."""
+        self._flush_hooks.append(hook)
 
     # -- Telemetry port (cache outcomes only; the rest goes to Powertools)
     def count(self, name: str, value: float = 1) -> None:
@@ -165,6 +170,14 @@ class UsageRecorder:
     def flush(self) -> None:
         """Write what accumulated (one hourly update, one demand update); never raises."""
         self._last_flush = self._clock()
+        for hook in self._flush_hooks:
+            try:
+                hook()
+            except Exception as exc:  # never fails a request
+                self.failures += 1
+                if self._on_error is not None:
+                    with contextlib.suppress(Exception):
+                        self._on_error(exc)
         with self._lock:
             counters, self._counters = self._counters, Counter()
             demand, self._demand = self._demand, Counter()

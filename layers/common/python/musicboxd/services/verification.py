@@ -2,8 +2,9 @@
 
 * :class:`CalibratedTier1` (search path, the ``Tier1Search`` port): answers from the index at the
   margin the calibration set for the query's shape, stays silent for a suppressed shape, and
-  queues a sampled share of its answers (``TIER1_VERIFY_RATE``) as pending checks - one small
-  write, never a Spotify call.
+  buffers a sampled share of its answers (``TIER1_VERIFY_RATE``) as pending checks, written with
+  the usage counters after the response (``flush_checks``) - never a Spotify call, and no extra
+  DynamoDB round trip for the request that was sampled.
 * :class:`ShadowVerifier` (a scheduled job, off the request path): takes pending checks, gets
   Spotify's page from the search cache or with one call paid from the background share of the
   shared budget (the page is then cached like any searched page), compares the top 5 and feeds
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 TOP = 5  # agreement: the same first five ids, in the same order
 KEPT = 10  # ids of tier 1's answer a check keeps (to tell a reordering from an unseen album)
+MAX_BUFFERED = 100  # sampled checks a container holds until its next flush
 AGREED, ORDER, UNSEEN = "a", "o", "u"  # a check's outcome
 CALIBRATION_STATE = "tier1-calibration"  # name in the checkpoint store
 SHAPES = ("title", "artist", "partial", "unicode", "typo")
@@ -237,6 +239,8 @@ class CalibratedTier1:
         self._clock = clock
         self._enabled = enabled
         self._correct_typos = correct_typos
+        self._pending: list[PendingCheck] = []
+        self._lock = threading.Lock()
         self.sampled = 0
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
@@ -269,11 +273,21 @@ class CalibratedTier1:
         return shape, None if calibration.suppressed(shape) else page
 
     def _enqueue(self, check: PendingCheck) -> None:
+        with self._lock:
+            if len(self._pending) < MAX_BUFFERED:  # beyond: dropped, it is only a sample
+                self._pending.append(check)
+                self.sampled += 1
+
+    def flush_checks(self) -> None:
+        """Write the sampled checks (with the usage counters, after the response); never raises."""
+        with self._lock:
+            checks, self._pending = self._pending, []
+        if not checks:
+            return
         try:
-            self._queue.put(check)
-            self.sampled += 1
-        except CacheUnavailable as exc:  # a lost check never fails the request
-            log.warning("tier-1 check not queued: %s", exc)
+            self._queue.put(checks)
+        except CacheUnavailable as exc:  # a lost sample never fails anything
+            log.warning("%d tier-1 checks not queued: %s", len(checks), exc)
 
 
 @dataclass
