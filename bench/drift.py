@@ -44,8 +44,8 @@ START, END = "<!-- drift:start -->", "<!-- drift:end -->"
 DEFAULTS: dict[str, Any] = {
     "seed": 2026,
     "requests": 12_000,  # workload requests after the warm-up (~60 % of them searches)
-    "drift": 1.0,  # popularity noise in points (0-100 scale)
-    "rate": 0.1,  # TIER1_VERIFY_RATE in the bench
+    "drift": 8.0,  # popularity noise in points (0-100 scale): a clear reshuffle of Spotify's order
+    "rate": 0.25,  # TIER1_VERIFY_RATE in the bench (production default 0.05, for far more traffic)
     "drain_every": 100,  # searches between two verify runs (one scheduled run)
     "batch": 50,  # TIER1_VERIFY_BATCH: checks per run at most
     "rolling": 300,  # searches in the rolling service-wide agreement
@@ -240,15 +240,18 @@ def figures(run: DriftRun, *, rolling: int, background_calls: int) -> dict[str, 
             },
         }  # fmt: skip
 
+    # Back to >= 99 %: from some point after the drift the rolling agreement never falls below 99 % again.
     window: deque[bool] = deque(maxlen=rolling)
-    recovered_at = None
+    recovered_at: int | None = None
     lowest = 1.0
     for i, o in enumerate(outcomes):
         window.append(o.agreed)
         if i >= drift_at and len(window) == rolling:
             share = sum(window) / rolling
             lowest = min(lowest, share)
-            if recovered_at is None and lowest < 0.99 and share >= 0.99:
+            if share < 0.99:
+                recovered_at = None
+            elif recovered_at is None:
                 recovered_at = i - drift_at
     first_change = next((c for c in run.changes if c[0] >= drift_at), None)
     detected_after = None
@@ -306,9 +309,10 @@ def goals(fig: dict[str, Any], spec: dict[str, Any], policy: CalibrationPolicy) 
              or "none"},
         {"goal": f"drift: service-wide agreement back to >= 99 % within {bound_searches} searches",
          "pass": recovered is not None and recovered <= bound_searches,
-         "shown": ("never below" if fig["lowest_rolling_agreement"] >= 0.99 else
-                   "never" if recovered is None else f"after {recovered} searches")
-                  + f" (rolling {spec['rolling']} searches; lowest {fig['lowest_rolling_agreement']:.1%})"},
+         "shown": ("not by the end of the run" if recovered is None else
+                   f"from {recovered} searches after the drift on, never below again")
+                  + f" (rolling {spec['rolling']} searches; lowest {fig['lowest_rolling_agreement']:.1%}; "
+                    f"last half {fig['after_drift_late']['service_agreement']:.1%})"},
         {"goal": "drift: verification calls within the background share",
          "pass": fig["verify_calls_max_per_run"] <= fig["background_calls_per_run"],
          "shown": f"{fig['verify_calls_total']} calls in {fig['verify_runs']} runs, at most "

@@ -428,3 +428,16 @@ def test_the_usage_flush_writes_the_sampled_checks_and_survives_a_failing_hook()
     assert not queue.items
     usage.flush()
     assert len(queue.items) == 1 and usage.failures == 1
+
+
+def test_a_few_unlucky_checks_do_not_suppress_a_good_shape_but_a_clear_drop_does():
+    from musicboxd.services.verification import upper_bound
+
+    policy = CalibrationPolicy(samples=20, relax_samples=100)
+    assert upper_bound(17, 20) > 0.9 > upper_bound(16, 20)  # Wilson, one-sided 90 %
+    assert upper_bound(0, 0) == 1.0 and upper_bound(20, 20) == 1.0
+    noisy = Calibration(policy)
+    assert feed(noisy, "title", AGREED * 17 + UNSEEN * 3) == []  # 85 %: could be a 94 % shape's bad luck
+    dropped = Calibration(policy)
+    assert feed(dropped, "title", AGREED * 12 + ORDER * 8) == ["suppressed"]  # 60 %: a drift
+    assert dropped.margin("title") > 0  # and reorderings tightened the margin too

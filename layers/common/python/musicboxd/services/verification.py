@@ -19,6 +19,7 @@ No AWS or HTTP imports: the queue, the state store, the cache and Spotify come i
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 TOP = 5  # agreement: the same first five ids, in the same order
 KEPT = 10  # ids of tier 1's answer a check keeps (to tell a reordering from an unseen album)
 MAX_BUFFERED = 100  # sampled checks a container holds until its next flush
+Z = 1.28  # one-sided 90 % confidence for the calibration's decisions
 AGREED, ORDER, UNSEEN = "a", "o", "u"  # a check's outcome
 CALIBRATION_STATE = "tier1-calibration"  # name in the checkpoint store
 SHAPES = ("title", "artist", "partial", "unicode", "typo")
@@ -76,6 +78,17 @@ def outcome(tier1_ids: Iterable[str], spotify_ids: Iterable[str]) -> str:
     if ours[:TOP] == theirs:
         return AGREED
     return ORDER if set(theirs) <= set(ours) else UNSEEN
+
+
+def upper_bound(successes: int, n: int, z: float = Z) -> float:
+    """Wilson score upper bound of a share (one-sided, ``z`` = 1.28: 90 %)."""
+    if n == 0:
+        return 1.0
+    share = successes / n
+    denominator = 1 + z * z / n
+    centre = share + z * z / (2 * n)
+    spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / denominator)
 
 
 @dataclass(frozen=True)
@@ -116,9 +129,9 @@ class ShapeCalibration:
 class Calibration:
     """Per-shape calibration state (JSON in the checkpoint store, read by every search container).
 
-    Judged on the outcomes since the last change, once there are ``samples`` of them: order
-    agreement (reorderings only) below the target tightens the margin one step; overall agreement
-    below the floor suppresses the shape; a suppressed shape recovers after ``relax_samples``
+    A share is "below" a level when its Wilson upper bound is. Agreement of the last ``samples``
+    checks below the floor suppresses the shape; order agreement (reorderings only) of the checks
+    since the margin last moved (at least ``samples``) below the target tightens it one step; a suppressed shape recovers after ``relax_samples``
     outcomes at or above the floor with order agreement at the target; the margin relaxes one
     step after ``relax_samples`` outcomes at the target.
     """
@@ -146,19 +159,26 @@ class Calibration:
         state.recent = (state.recent + result)[-policy.window :]
         state.since = (state.since + result)[-policy.relax_samples :]
         n = len(state.since)
-        if n < policy.samples:
+        last = state.recent[-policy.samples :]
+        # The floor looks at the last ``samples`` checks whatever changed before them (a drift is
+        # caught within that many); the margin at the checks since it last moved.
+        below_floor = len(last) == policy.samples and upper_bound(last.count(AGREED), len(last)) < policy.floor
+        if n < policy.samples and not below_floor:
             return None
-        agreement = state.since.count(AGREED) / n
-        in_order = 1 - state.since.count(ORDER) / n
+        agreed, in_order_n = state.since.count(AGREED), n - state.since.count(ORDER)
+        agreement, in_order = agreed / n, in_order_n / n
+        # Act on evidence, not on noise: a share is below a level only when even its upper
+        # confidence bound is (20 checks at a true 94 % fall under 90 % one time in 8).
+        reordered = n >= policy.samples and upper_bound(in_order_n, n) < policy.target
         change = None
-        if agreement < policy.floor and not state.suppressed:
+        if below_floor and not state.suppressed:
             state.suppressed, change = True, "suppressed"
-            if in_order < policy.target:
+            if reordered:
                 state.margin = min(policy.margin_max, state.margin + policy.margin_step)
-        elif in_order < policy.target and state.margin < policy.margin_max:
+        elif reordered and state.margin < policy.margin_max:
             state.margin = min(policy.margin_max, state.margin + policy.margin_step)
             change = "tightened"
-        elif n >= policy.relax_samples and agreement >= policy.floor and in_order >= policy.target:
+        elif n >= policy.relax_samples and not below_floor and agreement >= policy.floor and in_order >= policy.target:
             if state.suppressed:
                 state.suppressed, change = False, "recovered"
             elif state.margin > 0:
