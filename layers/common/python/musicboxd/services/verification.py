@@ -131,9 +131,10 @@ class Calibration:
 
     A share is "below" a level when its Wilson upper bound is. Agreement of the last ``samples``
     checks below the floor suppresses the shape; order agreement (reorderings only) of the checks
-    since the margin last moved (at least ``samples``) below the target tightens it one step; a suppressed shape recovers after ``relax_samples``
-    outcomes at or above the floor with order agreement at the target; the margin relaxes one
-    step after ``relax_samples`` outcomes at the target.
+    since the margin last moved (at least ``samples``) below the target tightens it one step; a
+    suppressed shape recovers after ``relax_samples`` outcomes at or above the floor with order
+    agreement at the target; the margin relaxes one step after ``relax_samples`` outcomes at the
+    target.
     """
 
     policy: CalibrationPolicy = field(default_factory=CalibrationPolicy)
