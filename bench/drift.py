@@ -30,8 +30,8 @@ from typing import Any
 from musicboxd.models import SearchPage
 from musicboxd.normalize import normalize_query
 from musicboxd.ports import CachedSearch, PendingCheck
+from musicboxd.services.call_counter import CallCounter
 from musicboxd.services.catalog import search_key
-from musicboxd.services.populate import CallCounter
 from musicboxd.services.verification import (
     AGREED,
     ORDER,
@@ -387,7 +387,7 @@ def markdown(doc: dict[str, Any]) -> str:
         f"answers hold an album tier 1 did not answer (missing from the index: the middle of the years too big to "
         f"page through), {cold['reordered']} reordered. The margin only fixes the latter; the floor stops the "
         f"shapes below it (here: {stopped}), which is what keeps the cold-cache share under 65 %. See "
-        "docs/tier1-verification.md."
+        "docs/design/tier1-verification.md."
     )
     lines.append(END)
     return "\n".join(lines) + "\n"

@@ -83,8 +83,8 @@ def _configured(n: int, seed: int) -> tuple[list[str], Callable, Callable]:
         apply_env(load_stack_env())
     import time
 
-    from musicboxd.jobs import job_spotify
-    from musicboxd.services.populate import CallCounter
+    from musicboxd.job_runner import job_spotify
+    from musicboxd.services.call_counter import CallCounter
     from musicboxd.services.usage import DEMAND_QUERY, days_between
     from musicboxd.services.verification import CalibratedTier1, CalibrationView
     from musicboxd.wiring import container
@@ -105,7 +105,7 @@ def _configured(n: int, seed: int) -> tuple[list[str], Callable, Callable]:
 
 def _offline(n: int, seed: int) -> tuple[list[str], Callable, Callable]:
     from musicboxd.normalize import normalize_query
-    from musicboxd.services.populate import CallCounter
+    from musicboxd.services.call_counter import CallCounter
     from musicboxd.services.verification import CalibratedTier1, CalibrationPolicy, CalibrationView
     from tools.tier1_bench import TODAY, EmulatorSearch, build
 

@@ -4,15 +4,19 @@ Every 5 minutes EventBridge also invokes it with ``{"verify_only": true}``: the 
 """
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+
+from musicboxd.log_config import share_logger_config
 
 logger = Logger(service="cleanup")
+share_logger_config(logger)
 metrics = Metrics(service="cleanup")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)  # the event id
 @metrics.log_metrics
 def handler(event, context):
-    from musicboxd.jobs import overrides, run_cleanup, run_verify
+    from musicboxd.job_runner import overrides, run_cleanup, run_verify
 
     job = run_verify if overrides(event).get("verify_only") else run_cleanup
     report = job(event, context, log=lambda message, extra: logger.info(message, extra=extra))

@@ -12,7 +12,7 @@ import pytest
 from musicboxd import wiring
 from musicboxd.adapters.dynamo import make_model
 from musicboxd.adapters.verification_queue import DynamoVerificationQueue
-from musicboxd.jobs import run_verify
+from musicboxd.job_runner import run_verify
 from musicboxd.ports import PendingCheck
 from musicboxd.services.catalog import search_key
 from musicboxd.services.verification import CALIBRATION_STATE, ORDER
@@ -50,7 +50,7 @@ def stack(table_settings):
         usage_flush_seconds=0,
         tier1_verify_batch=10,
     )
-    container = wiring.Container(settings)
+    container = wiring.AppContainer(settings)
     wiring.set_container(container)
     control = httpx.Client(base_url=emulator.url, timeout=5)
     yield container, control

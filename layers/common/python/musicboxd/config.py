@@ -62,9 +62,9 @@ def _no_trailing_slash(raw: str) -> str:
 
 
 def _populate_source_names() -> tuple[str, ...]:
-    from musicboxd.services.populate.registry import SOURCE_NAMES
+    from musicboxd.services.populate.registry import source_names
 
-    return SOURCE_NAMES
+    return source_names()
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Settings:
     # -- tier-1 index
     index_recheck_seconds: int = setting("INDEX_RECHECK_SECONDS", 300, minimum=0)  # look for a newer index
     tier1_search: bool = setting("TIER1_SEARCH", True)  # answer confident /search queries from the index
-    # -- tier-1 verification and calibration (services/verification.py, docs/tier1-verification.md)
+    # -- tier-1 verification and calibration (services/verification.py, docs/design/tier1-verification.md)
     tier1_verify_rate: float = setting("TIER1_VERIFY_RATE", 0.05, minimum=0, maximum=1)  # answers checked
     tier1_verify_batch: int = setting("TIER1_VERIFY_BATCH", 50, minimum=0, maximum=1000)  # checks per verify run
     tier1_verify_ttl_seconds: int = setting("TIER1_VERIFY_TTL_SECONDS", DAY, minimum=60)  # an unchecked one expires

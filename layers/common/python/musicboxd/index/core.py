@@ -1,18 +1,4 @@
-"""The tier-1 index: popular albums, their folded names, and a token -> postings map.
-
-Built from the popular tier by :func:`musicboxd.services.tier1.rebuild_index`, serialized
-with :meth:`Tier1Index.dumps` (zlib-compressed JSON of column arrays, entries in rank order)
-and rebuilt in memory by :meth:`Tier1Index.loads` once per container. Only the columns are
-stored; folded names, tokens and postings are recomputed at load (smaller artifact, and a
-load is one ``json.loads`` plus a linear pass).
-
-Two questions are answered from it, never from Spotify:
-
-* :meth:`Tier1Index.suggest` - typeahead: albums and artists whose names match every query
-  word, the last one as a prefix ("bjo" -> Björk), best matches first.
-* :meth:`Tier1Index.answer` - a full ``/search`` page, *only when confident* (see
-  :data:`CONFIDENCE_RULE`); otherwise ``None`` and the caller asks Spotify.
-"""
+"""The tier-1 index: popular albums, their folded names, and a token -> postings map (docs/design/tier1.md)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@
   :class:`Calibration`, whose state the search containers re-read every minute.
 * :class:`Calibration`: per shape, the rolling agreement; the margin tightens when answers are
   reordered more often than the target allows and relaxes slowly above it; below the floor the
-  shape is suppressed until it recovers. Design and bounds: ``docs/tier1-verification.md``.
+  shape is suppressed until it recovers. Design and bounds: ``docs/design/tier1-verification.md``.
 
 No AWS or HTTP imports: the queue, the state store, the cache and Spotify come in through ports.
 """
@@ -25,15 +25,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from musicboxd.errors import CacheUnavailable, RateLimited, Unavailable
 from musicboxd.index.core import ARTIST, ARTIST_TITLE, EXACT, Tier1Index
 from musicboxd.models import SearchPage
-from musicboxd.ports import AlbumCache, CatalogSource, PendingCheck, VerificationQueue
-
-if TYPE_CHECKING:
-    from musicboxd.services.populate import CheckpointStore
+from musicboxd.ports import AlbumCache, CatalogSource, CheckpointStore, PendingCheck, VerificationQueue
 
 log = logging.getLogger(__name__)
 
