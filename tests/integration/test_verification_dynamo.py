@@ -88,3 +88,18 @@ def test_verify_run_checks_caches_calibrates_and_reports_in_stats(stack):
     # a second run finds the queue empty and spends nothing
     assert run_verify({}, LambdaContext("musicboxd-cleanup", timeout_seconds=60)).checked == 0
     assert control.get("/_emulator/stats").json()["by_endpoint"]["search"] == {"200": 2}
+
+
+def test_operator_check_reads_the_demand_counters_and_asks_spotify_only_where_tier1_answers(stack, monkeypatch):
+    from musicboxd.services.usage import day_key
+    from tools.tier1_check import _configured, check
+
+    container, control = stack
+    monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", container.settings.dynamodb_endpoint_url)  # not make run's stack
+    container.usage_store.add_demand(day_key(time.time()), {"Q#love": 5, "Q#greatest hits": 2, "A#x": 9})
+    queries, tier1, spotify = _configured(10, seed=1)
+    assert sorted(queries) == ["greatest hits", "love"]  # queries only, not album ids
+    control.post("/_emulator/reset")
+    result = check(queries, tier1, spotify)
+    assert result["queries"] == 2 and result["answered"] == 0  # no index built here: tier 1 stays silent
+    assert control.get("/_emulator/stats").json()["total"] == 0  # so Spotify was never asked
