@@ -23,7 +23,7 @@ import contextlib
 import datetime as dt
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -114,7 +114,7 @@ class UsageRecorder:
         self._flush_interval = flush_interval
         self._last_flush = clock()
         self._lock = threading.Lock()
-        self._counters: Counter[str] = Counter()
+        self._counters: defaultdict[str, float] = defaultdict(float)  # call counts and latency sums
         self._demand: Counter[str] = Counter()
         self.flushes = 0
         self.failures = 0
@@ -179,7 +179,7 @@ class UsageRecorder:
                     with contextlib.suppress(Exception):
                         self._on_error(exc)
         with self._lock:
-            counters, self._counters = self._counters, Counter()
+            counters, self._counters = self._counters, defaultdict(float)
             demand, self._demand = self._demand, Counter()
         if not counters and not demand:
             return
