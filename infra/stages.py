@@ -33,6 +33,7 @@ class StageConfig:
     # lacks. true: the stack creates it (AWS::ApiGateway::Account, retained); false: the
     # account's existing setting is not trusted and access/execution logging is off.
     api_cloudwatch_role: bool = True
+    waf_rate_limit: int = 1000  # requests per IP per 5 minutes to /search and /albums (AWS WAF)
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 
