@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test lint run build-index bench-tier1 populate cleanup
+.PHONY: help venv test lint run build-index bench-tier1 tier1-check populate cleanup
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
@@ -50,6 +50,9 @@ test-resilience: venv ## budget, circuit, fallbacks, fault injection, fuzzing, l
 build-index: venv ## rebuild the tier-1 search index from the popular tier of `make run`'s stack
 	$(BIN)/python -m tools.build_index
 
+tier1-check: venv ## tier 1 vs the configured Spotify: share + top-5 agreement by query shape (N=200, ARGS=--offline)
+	$(BIN)/python -m tools.tier1_check $(if $(N),--n $(N)) $(ARGS)
+
 bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top-5 agreement vs the emulator
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
@@ -58,14 +61,18 @@ bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top
 bench-abuse: venv ## abuse run (loopback, ~3 min): legit Zipf traffic with/without an attacker on 127.0.0.2, PASS/FAIL lines
 	$(BIN)/python -m bench.abuse
 
-.PHONY: bench
-bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
+.PHONY: bench bench-drift
+bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency) + drift run: BENCHMARKS.md
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.shipped_import
+	$(BIN)/python -m bench.drift --write
 
 .PHONY: bench-import
 bench-import: venv python313 ## handler import from the built layer under Python 3.13 vs the naive set (its BENCHMARKS.md section)
 	$(BIN)/python -m bench.shipped_import
+
+bench-drift: venv ## tier 1 under ranking drift (shadow verification + calibration, in-process): its BENCHMARKS.md section
+	$(BIN)/python -m bench.drift --write
 
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground

@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 from bench.workload import Workload
 from musicboxd.errors import RateLimited
@@ -32,18 +33,22 @@ from musicboxd.services.tier1 import rebuild_index
 from tools.emulator import load_catalog
 from tools.emulator.search import parse_query
 
+TODAY = dt.date(2026, 11, 25)
+
 
 class EmulatorSearch:
     """The emulator's search index in-process, as populate's Spotify adapter (search only)."""
 
-    def __init__(self, catalog, today: dt.date, meter: CallCounter):
+    def __init__(self, catalog, today: dt.date, meter: CallCounter, *, drift: float = 0.0, drift_seed: int = 0):
         self.catalog, self.today, self.meter = catalog, today, meter
+        self.drift, self.drift_seed = drift, drift_seed  # the emulator's ranking drift (off by default)
 
     def search_albums(self, query: str, *, limit: int, offset: int) -> SearchPage:
         if not self.meter.acquire():
             raise RateLimited(0, message="budget")
         self.meter.observe("search", 200, 0.0)
-        total, albums, _ = self.catalog.index.search(parse_query(query), self.today, offset, limit, "US")
+        total, albums, _ = self.catalog.index.search(parse_query(query), self.today, offset, limit, "US",
+                                                     drift=self.drift, drift_seed=self.drift_seed)  # fmt: skip
         return SearchPage(items=[self._summary(a) for a in albums], total=total)
 
     def _summary(self, album) -> AlbumSummary:
@@ -99,6 +104,46 @@ def sweep_pages(catalog, today: dt.date, page: int) -> tuple[list[SweepPage], in
     return memory.stored, report.calls
 
 
+@dataclass
+class Built:
+    """The tier-1 index as populate would build it after the warm-up, and what went into it."""
+
+    index: Tier1Index
+    workload: Workload
+    searched: dict[str, SearchPage]  # the warm-up's cached first pages
+    sweep_calls: int
+    sweep_pages: int
+    blob_bytes: int
+    load_seconds: float
+
+
+def build(*, seed: int = 2026, warmup: int = 2000, requests: int = 3000, page: int = 10, sweep: bool = True) -> Built:
+    """Sweep (unless ``sweep`` is off), warm-up searches and ``rebuild_index`` in-process; the index loaded back."""
+    catalog = load_catalog()
+    started_at = dt.datetime.combine(TODAY, dt.time(12), dt.UTC).timestamp()
+    pages, calls = sweep_pages(catalog, TODAY, page)
+    workload = Workload(catalog, seed=seed, warmup=warmup, steady=requests)
+    search = EmulatorSearch(catalog, TODAY, CallCounter())
+    searched = {r.value: search.search_albums(r.value, limit=10, offset=0) for r in workload.phase("warmup")
+                if r.kind == "search"}  # the query cache the warm-up filled  # fmt: skip
+    store = _Memory()
+    store.stored = pages
+
+    class Saved:
+        blob = b""
+
+        def save(self, blob, *, version, built_at, albums):
+            self.blob = blob
+
+    saved = Saved()
+    sweeps = store if sweep else None
+    rebuild_index(_NoPopularTier(), saved, sweeps=sweeps, searched=_Searched(searched), clock=lambda: started_at)
+    t = time.perf_counter()
+    index = Tier1Index.loads(saved.blob)
+    swept_calls, swept_pages = (calls, len(pages)) if sweep else (0, 0)
+    return Built(index, workload, searched, swept_calls, swept_pages, len(saved.blob), time.perf_counter() - t)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=2026)
@@ -108,34 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=10)
     args = ap.parse_args(argv)
 
-    catalog = load_catalog()
-    today = dt.date(2026, 11, 25)
-    started_at = dt.datetime.combine(today, dt.time(12), dt.UTC).timestamp()
     started = time.perf_counter()
-    pages, calls = sweep_pages(catalog, today, args.page)
-    workload = Workload(catalog, seed=args.seed, warmup=args.warmup, steady=args.requests)
-    search = EmulatorSearch(catalog, today, CallCounter())
-    searched = {r.value: search.search_albums(r.value, limit=10, offset=0) for r in workload.phase("warmup")
-                if r.kind == "search"}  # the query cache the warm-up filled  # fmt: skip
-    store = _Memory()
-    store.stored = pages
-
-    class Built:
-        def save(self, blob, *, version, built_at, albums):
-            self.blob = blob
-
-    for label, sweeps in (("with the sweep", store), ("without the sweep", None)):
-        built = Built()
-        rebuild_index(_NoPopularTier(), built, sweeps=sweeps, searched=_Searched(searched), clock=lambda: started_at)
-        t = time.perf_counter()
-        index = Tier1Index.loads(built.blob)
-        load_s = time.perf_counter() - t
-        print(
-            f"{label}: sweep {calls if sweeps else 0} calls, {len(pages) if sweeps else 0} pages; {len(searched)} "
-            f"cached search pages; {len(index)} albums indexed of {index.catalog_size}; artifact "
-            f"{len(built.blob) / 1e6:.2f} MB, load {load_s * 1000:.0f} ms ({time.perf_counter() - started:.1f} s)"
-        )
-        _agreement(index, catalog, today, workload, searched, args.limit)
+    for label, sweep in (("with the sweep", True), ("without the sweep", False)):
+        built = build(seed=args.seed, warmup=args.warmup, requests=args.requests, page=args.page, sweep=sweep)
+        index, workload, searched, catalog = built.index, built.workload, built.searched, built.workload.catalog
+        print(f"{label}: sweep {built.sweep_calls} calls, {built.sweep_pages} pages; {len(searched)} cached "
+              f"search pages; {len(index)} albums indexed of {index.catalog_size}; artifact "
+              f"{built.blob_bytes / 1e6:.2f} MB, load {built.load_seconds * 1000:.0f} ms "
+              f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+        _agreement(index, catalog, TODAY, workload, searched, args.limit)
     return 0
 
 
@@ -152,7 +178,7 @@ def _agreement(index: Tier1Index, catalog, today: dt.date, workload: Workload, s
         page = index.answer(q, limit=limit, offset=0)
         if page is None:
             continue
-        _, reference, _ = catalog.index.search(parse_query(q), today, 0, 5, "US")
+        _, reference, _ = catalog.index.search(parse_query(q), TODAY, 0, 5, "US")
         for key in (variant, "asked in the warm-up" if q in searched else "never asked before"):
             answered[key] += 1
             agreed[key] += [a.id for a in page.items[:5]] == [a.id for a in reference]

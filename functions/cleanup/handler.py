@@ -1,4 +1,7 @@
-"""Cleanup function (EventBridge daily, or invoked by hand, e.g. ``{"budget": 0, "refresh": false}``)."""
+"""Cleanup function (EventBridge daily, or invoked by hand, e.g. ``{"budget": 0, "refresh": false}``).
+
+Every 5 minutes EventBridge also invokes it with ``{"verify_only": true}``: the tier-1 verify run.
+"""
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
@@ -13,7 +16,8 @@ metrics = Metrics(service="cleanup")
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)  # the event id
 @metrics.log_metrics
 def handler(event, context):
-    from musicboxd.job_runner import run_cleanup
+    from musicboxd.job_runner import overrides, run_cleanup, run_verify
 
-    report = run_cleanup(event, context, log=lambda message, extra: logger.info(message, extra=extra))
+    job = run_verify if overrides(event).get("verify_only") else run_cleanup
+    report = job(event, context, log=lambda message, extra: logger.info(message, extra=extra))
     return report.as_dict()

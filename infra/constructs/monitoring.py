@@ -31,6 +31,8 @@ CACHE_TIERS = {
 # Alarm thresholds.
 API_5XX_RATE = 0.05  # share of requests in 5 min
 SPOTIFY_429_STORM = 10  # 429 answers from Spotify in 5 min, all functions together
+TIER1_AGREEMENT_ALARM_PCT = 90.0  # verified tier-1 answers agreeing with Spotify (TIER1_AGREEMENT_FLOOR)
+TIER1_SHAPES = ("title", "artist", "partial", "unicode", "typo")  # musicboxd.services.verification.SHAPES
 
 
 def service_metric(name: str, service: str, statistic: str = "Sum", period: Duration = FIVE_MIN) -> cw.Metric:
@@ -151,6 +153,20 @@ class Monitoring(Construct):
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
+        # The verify run (cleanup function, every 5 minutes) publishes the rolling agreement.
+        agreement = service_metric(telemetry.TIER1_AGREEMENT_PCT, "cleanup", statistic="Minimum",
+                                   period=Duration.minutes(15))  # fmt: skip
+        self.alarms["tier1_agreement"] = agreement.create_alarm(
+            self,
+            "Tier1Agreement",
+            alarm_name=f"{stage.prefix}-tier1-agreement",
+            alarm_description=f"Tier-1 answers agree with Spotify's top 5 less than {TIER1_AGREEMENT_ALARM_PCT:.0f} % "
+            "of the time (rolling, sampled): Spotify's ranking drifted or the index is stale; see the runbook.",
+            threshold=TIER1_AGREEMENT_ALARM_PCT,
+            evaluation_periods=2,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
         if self.topic is not None:
             action = cw_actions.SnsAction(self.topic)
             for alarm in self.alarms.values():
@@ -234,6 +250,22 @@ class Monitoring(Construct):
                     service_metric(telemetry.CLEANUP_DELETED, "cleanup", period=Duration.hours(1)),
                 ],
                 width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Tier-1 agreement with Spotify by query shape (%)",
+                left=[service_metric(telemetry.TIER1_AGREEMENT_PCT, "cleanup", statistic="Average")]
+                + [
+                    service_metric(telemetry.tier1_agreement_metric(s), "cleanup", statistic="Average")
+                    for s in TIER1_SHAPES
+                ],  # fmt: skip
+                left_y_axis=cw.YAxisProps(min=0, max=100),
+                right=[
+                    service_metric(telemetry.TIER1_VERIFY_CALLS, "cleanup"),
+                    service_metric(telemetry.TIER1_SHAPES_SUPPRESSED, "cleanup", statistic="Maximum"),
+                ],
+                width=24,
             ),
         )
         self.dashboard.add_widgets(

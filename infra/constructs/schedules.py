@@ -15,10 +15,12 @@ from infra.stages import StageConfig
 
 # UTC. Populate: weekly, Sunday 03:00; a run that stopped (15-minute Lambda limit, budget, 429)
 # is continued at 30 past every hour ({"resume_only": true}: a no-op once the run is done).
-# Cleanup: daily 02:00 (before populate on Sundays).
+# Cleanup: daily 02:00 (before populate on Sundays); its verify run every 5 minutes.
 POPULATE_SCHEDULE = events.Schedule.cron(minute="0", hour="3", week_day="SUN")
 POPULATE_RESUME_SCHEDULE = events.Schedule.cron(minute="30")
 CLEANUP_SCHEDULE = events.Schedule.cron(minute="0", hour="2")
+# Tier-1 verify run (the cleanup function, {"verify_only": true}): drains sampled checks.
+VERIFY_SCHEDULE = events.Schedule.rate(Duration.minutes(5))
 
 
 class Schedules(Construct):
@@ -52,6 +54,7 @@ class Schedules(Construct):
             ("populate", populate, POPULATE_SCHEDULE, Duration.hours(6), None),
             ("populate-resume", populate, POPULATE_RESUME_SCHEDULE, Duration.minutes(30), {"resume_only": True}),
             ("cleanup", cleanup, CLEANUP_SCHEDULE, Duration.hours(2), None),
+            ("cleanup-verify", cleanup, VERIFY_SCHEDULE, Duration.minutes(5), {"verify_only": True}),
         ):
             # A job that fails is not retried by Lambda right away: populate/cleanup
             # checkpoint and resume on the next scheduled run, and an immediate retry would
@@ -62,11 +65,12 @@ class Schedules(Construct):
                     max_event_age=max_age,
                     on_failure=destinations.SqsDestination(self.dlq),
                 )
+            function, _, only = name.partition("-")
             self.rules[name] = events.Rule(
                 self,
                 f"{name.title().replace('-', '')}Schedule",
                 rule_name=f"{stage.prefix}-{name}",
-                description=f"Invoke {fn_name(stage, name.split('-')[0])}{' (resume only)' if payload else ''} "
+                description=f"Invoke {fn_name(stage, function)}{f' ({only} only)' if only else ''} "
                 f"({'on' if stage.schedules_enabled else 'off'} in {stage.name})",
                 schedule=schedule,
                 enabled=stage.schedules_enabled,

@@ -16,7 +16,12 @@ def test_alarms(dev):
         "musicboxd-dev-spotify-429-storm",
         "musicboxd-dev-populate-failed",
         "musicboxd-dev-scheduled-jobs-dlq",
+        "musicboxd-dev-tier1-agreement",
     }
+    agreement = alarms(dev)["musicboxd-dev-tier1-agreement"]
+    assert agreement["MetricName"] == telemetry.TIER1_AGREEMENT_PCT and agreement["Threshold"] == 90
+    assert agreement["ComparisonOperator"] == "LessThanThreshold"
+    assert agreement["Dimensions"] == [{"Name": "service", "Value": "cleanup"}]  # where the verify run publishes
     storm = json.dumps(alarms(dev)["musicboxd-dev-spotify-429-storm"])
     assert telemetry.SPOTIFY_THROTTLED in storm and telemetry.NAMESPACE in storm
     populate = json.dumps(alarms(dev)["musicboxd-dev-populate-failed"])
@@ -48,6 +53,9 @@ def test_dashboard_widgets(dev):
         "5XXError",
         "Errors",
         "Throttles",
+        telemetry.TIER1_AGREEMENT_PCT,
+        telemetry.tier1_agreement_metric("partial"),
+        telemetry.TIER1_VERIFY_CALLS,
     ):
         assert metric in body, metric
     assert "hit rate popular" in body

@@ -15,6 +15,10 @@ def test_cron_expressions(dev):
     assert resume["ScheduleExpression"] == "cron(30 * * * ? *)"  # hourly: continues a stopped run only
     (target,) = resume["Targets"]
     assert json.loads(target["Input"]) == {"resume_only": True}
+    verify = r["musicboxd-dev-cleanup-verify"]
+    assert verify["ScheduleExpression"] == "rate(5 minutes)"  # tier-1 verify run: drains sampled checks
+    (target,) = verify["Targets"]
+    assert json.loads(target["Input"]) == {"verify_only": True}
 
 
 def test_schedules_off_in_dev_on_in_prod(dev, prod):

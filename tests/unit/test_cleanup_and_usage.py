@@ -226,6 +226,26 @@ def test_summarize_totals_latency_and_hit_rate():
     assert out["hourly"][0]["avg_upstream_latency_ms"] is None
 
 
+def test_verification_counters_give_agreement_per_shape_in_stats():
+    class Store:
+        rows: dict = {}
+
+        def add_hourly(self, hour, counters):
+            self.rows.setdefault(hour, {}).update(counters)
+
+    store = Store()
+    recorder = UsageRecorder(store, clock=lambda: 36_000)
+    recorder.record_verification({"title": [4, 4], "partial": [2, 1]}, calls=5)
+    recorder.record_verification({"title": [1, 0]}, calls=1)
+    recorder.flush()
+    out = summarize(store.rows, ["1970-01-01T10"])["tier1_verification"]
+    assert out["checked"] == 7 and out["agreed"] == 5 and out["agreement"] == round(5 / 7, 4)
+    assert out["spotify_calls"] == 6
+    assert out["by_shape"] == {"partial": {"checked": 2, "agreed": 1, "agreement": 0.5},
+                               "title": {"checked": 5, "agreed": 4, "agreement": 0.8}}  # fmt: skip
+    assert summarize({}, ["1970-01-01T10"])["tier1_verification"]["agreement"] is None
+
+
 def test_time_keys():
     assert hour_key(0) == "1970-01-01T00"
     assert last_hours(7200, 3) == ["1970-01-01T00", "1970-01-01T01", "1970-01-01T02"]

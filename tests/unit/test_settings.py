@@ -24,7 +24,7 @@ def _other_value(declared):
     if isinstance(default, int | float):
         candidate = type(default)(default + 1)
         if meta["maximum"] is not None and candidate > meta["maximum"]:
-            candidate = type(default)(meta["maximum"] - (1 if isinstance(default, int) else 0.5))
+            candidate = meta["maximum"] - 1 if isinstance(default, int) else (default + meta["maximum"]) / 2
         return candidate
     if meta["choices"] is not None:
         choices = meta["choices"]() if callable(meta["choices"]) else meta["choices"]

@@ -70,8 +70,12 @@ class ControlApi:
                         if int(value) < 0:
                             raise ValueError(f"{key} must be >= 0")
                         changes[key] = int(value)
-                    elif key == "musicbrainz_rps":
+                    elif key in ("musicbrainz_rps", "ranking_drift"):
+                        if float(value or 0) < 0:
+                            raise ValueError(f"{key} must be >= 0")
                         changes[key] = float(value or 0)
+                    elif key == "ranking_drift_seed":
+                        changes[key] = int(value or 0)
                     elif key in ("client_id", "client_secret"):
                         changes[key] = value or None
                     elif key == "today":

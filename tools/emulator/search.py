@@ -10,13 +10,16 @@ phrase), ``year:1999`` / ``year:1990-1999``, ``tag:new`` (released in the 14 day
 emulator clock), ``tag:hipster`` (lowest 10 % popularity), ``upc:``. Other Spotify filters that do
 not apply to albums (``track:``, ``genre:``, ``isrc:``) are ignored.
 
-Ranking is deterministic: match quality tier, then hidden popularity (desc), then id.
+Ranking is deterministic: match quality tier, then hidden popularity (desc), then id. A ranking
+drift (``drift`` > 0, off by default) moves every album's popularity by seeded Gaussian noise of
+that many points before ranking: Spotify reordering results by signals the tier-1 index never saw.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import random
 import re
 import unicodedata
 from bisect import bisect_left
@@ -245,7 +248,19 @@ class SearchIndex:
         self.by_upc = {a.upc: a.index for a in albums}
         self._cache: dict[tuple[str, str, bool], frozenset[int]] = {}
         # "match key": popularity desc then id, precomputed for sorting
-        self.rank_key = [(-a.popularity, a.id) for a in albums]
+        self.rank_key: list[tuple[float, str]] = [(-a.popularity, a.id) for a in albums]
+        self._drifted: tuple[tuple[float, int], list[tuple[float, str]]] | None = None
+
+    def rank_keys(self, drift: float = 0.0, seed: int = 0) -> list[tuple[float, str]]:
+        """Ranking keys per album; with ``drift`` > 0, popularity plus seeded N(0, drift) noise."""
+        if drift <= 0:
+            return self.rank_key
+        cached = self._drifted
+        if cached is None or cached[0] != (drift, seed):
+            keys = [(-(a.popularity + random.Random(f"{seed}:{a.id}").gauss(0.0, drift)), a.id)
+                    for a in self.catalog.albums]  # fmt: skip
+            cached = self._drifted = ((drift, seed), keys)
+        return cached[1]
 
     # -- term matching -------------------------------------------------------------------------
     def _expand(self, fieldname: str, term: Term, prefix: bool) -> frozenset[int]:
@@ -372,15 +387,19 @@ class SearchIndex:
         offset: int = 0,
         limit: int = 20,
         market: str | None = None,
+        *,
+        drift: float = 0.0,
+        drift_seed: int = 0,
     ) -> tuple[int, list[Album], list[int]]:
-        """(total, albums of the page, their tiers) for query ``q``."""
+        """(total, albums of the page, their tiers) for query ``q`` (``drift``: see the module doc)."""
         pq = parse_query(q) if isinstance(q, str) else q
         cands = self.candidates(pq, today, market)
         total = len(cands)
         need = offset + limit
         if need <= 0 or not cands:
             return total, [], []
-        keyed = ((-self.tier(i, pq), self.rank_key[i], i) for i in cands)
+        rank_key = self.rank_keys(drift, drift_seed)
+        keyed = ((-self.tier(i, pq), rank_key[i], i) for i in cands)
         top = heapq.nsmallest(need, keyed) if need < total else sorted(keyed)
         page = top[offset:need]
         return total, [self.catalog.albums[i] for _, _, i in page], [-t for t, _, _ in page]

@@ -315,7 +315,9 @@ class SpotifyApi:
         for t in types:
             key = t + "s"
             if t == "album":
-                total, albums, _ = index.search(parse_query(q), r.config.today, offset, limit, r.market)
+                config = r.config
+                drift = {"drift": config.ranking_drift, "drift_seed": config.ranking_drift_seed}
+                total, albums, _ = index.search(parse_query(q), config.today, offset, limit, r.market, **drift)
                 items = [r.simple_album(a) for a in albums]
             elif t == "artist":
                 total, idxs = index.search_artists(q, offset, limit)

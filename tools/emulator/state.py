@@ -75,6 +75,8 @@ class Config:
     client_secret: str | None = None
     musicbrainz_rps: float = 1.0
     today: dt.date = dt.date(2026, 1, 1)
+    ranking_drift: float = 0.0  # popularity noise (points) in search ranking; 0: Spotify's order unchanged
+    ranking_drift_seed: int = 0
 
     @property
     def extended(self) -> bool:
@@ -109,6 +111,8 @@ def config_from_env(env: dict[str, str] | None = None) -> Config:
         client_secret=env.get("EMULATOR_CLIENT_SECRET") or None,
         musicbrainz_rps=float(env.get("EMULATOR_MUSICBRAINZ_RPS", "").strip() or 1.0),
         today=dt.date.fromisoformat(today_raw) if today_raw else dt.date.today(),
+        ranking_drift=float(env.get("EMULATOR_RANKING_DRIFT", "").strip() or 0.0),
+        ranking_drift_seed=_env_int(env, "EMULATOR_RANKING_DRIFT_SEED", 0) or 0,
     )
 
 

@@ -238,6 +238,16 @@ def test_configured_latency_applies_to_api_not_control_plane(api, http):
     assert time.perf_counter() - started < 0.2
 
 
+def test_ranking_drift_via_the_control_api_and_reset(api, http):
+    plain = search_ids(api, "love", limit=10)
+    set_config(http, ranking_drift=20, ranking_drift_seed=3)
+    drifted = search_ids(api, "love", limit=10)
+    assert drifted != plain and set(drifted) & set(plain)
+    assert http.post("/_emulator/config", json={"ranking_drift": -1}).status_code == 400
+    http.post("/_emulator/reset")
+    assert search_ids(api, "love", limit=10) == plain
+
+
 # -- rate window, token expiry ----------------------------------------------------------------------
 
 

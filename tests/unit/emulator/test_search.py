@@ -94,3 +94,15 @@ def test_tag_new_depends_on_the_clock(index):
     # "recent" albums are relative to the clock: new whatever the date
     recent = {a.id for a in index.catalog.albums if a.recent_days is not None and a.recent_days < 14}
     assert recent <= now and recent <= {a.id for a in then}
+
+
+def test_ranking_drift_is_off_by_default_and_reshuffles_popularity_reproducibly(index):
+    plain = [a.id for a in index.search("love", TODAY, 0, 50)[1]]
+    assert [a.id for a in index.search("love", TODAY, 0, 50, drift=0.0, drift_seed=7)[1]] == plain
+    drifted = [a.id for a in index.search("love", TODAY, 0, 50, drift=15.0, drift_seed=7)[1]]
+    assert drifted != plain and sorted(drifted) != drifted  # reordered, still a ranking
+    assert [a.id for a in index.search("love", TODAY, 0, 50, drift=15.0, drift_seed=7)[1]] == drifted
+    assert [a.id for a in index.search("love", TODAY, 0, 50, drift=15.0, drift_seed=8)[1]] != drifted
+    # match quality still comes first: drift only moves albums within a tier
+    tiers = index.search("greatest hits", TODAY, 0, 30, drift=30.0, drift_seed=1)[2]
+    assert tiers == sorted(tiers, reverse=True)

@@ -133,6 +133,18 @@ class Settings:
     tier1_search: bool = setting("TIER1_SEARCH", True)  # answer confident /search queries from the index
     # Spotify's terms: no databases of Spotify Content beyond what is needed (docs/compliance.md)
     index_max_albums: int = setting("INDEX_MAX_ALBUMS", 50_000, minimum=10_000, maximum=50_000)
+    # -- tier-1 verification and calibration (services/verification.py, docs/design/tier1-verification.md)
+    tier1_verify_rate: float = setting("TIER1_VERIFY_RATE", 0.05, minimum=0, maximum=1)  # answers checked
+    tier1_verify_batch: int = setting("TIER1_VERIFY_BATCH", 50, minimum=0, maximum=1000)  # checks per verify run
+    tier1_verify_ttl_seconds: int = setting("TIER1_VERIFY_TTL_SECONDS", DAY, minimum=60)  # an unchecked one expires
+    tier1_agreement_target: float = setting("TIER1_AGREEMENT_TARGET", 0.99, minimum=0.5, maximum=1)
+    tier1_agreement_floor: float = setting("TIER1_AGREEMENT_FLOOR", 0.90, minimum=0.1, maximum=1)  # suppress below
+    tier1_calibration_samples: int = setting("TIER1_CALIBRATION_SAMPLES", 20, minimum=5, maximum=1000)
+    tier1_relax_samples: int = setting("TIER1_RELAX_SAMPLES", 100, minimum=5, maximum=10_000)
+    tier1_margin_step: float = setting("TIER1_MARGIN_STEP", 0.002, minimum=0, maximum=0.1)  # share of the catalog
+    tier1_margin_max: float = setting("TIER1_MARGIN_MAX", 0.05, minimum=0, maximum=0.5)
+    tier1_calibration_recheck_seconds: int = setting("TIER1_CALIBRATION_RECHECK_SECONDS", 60, minimum=0)
+    tier1_typo_correction: bool = setting("TIER1_TYPO_CORRECTION", False)  # for a Spotify that corrects typos
 
     # -- populate (weekly) and cleanup (daily)
     populate_call_budget: int = setting("POPULATE_CALL_BUDGET", 2500, minimum=0)  # a dev-mode sweep: ~1,900

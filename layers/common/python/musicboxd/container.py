@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from musicboxd.services.catalog import AlbumService, SearchService
     from musicboxd.services.tier1 import Tier1Holder
     from musicboxd.services.usage import UsageRecorder, UsageStore
+    from musicboxd.services.verification import ShadowVerifier
 
 
 class Container(Protocol):
@@ -81,3 +82,5 @@ class JobContainer(Container, Protocol):
     ) -> Any: ...
 
     def rebuild_index(self, *, with_sweep: bool | None = None) -> IndexPointer: ...
+
+    def shadow_verifier(self, catalog: Any) -> ShadowVerifier: ...

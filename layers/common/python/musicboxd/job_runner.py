@@ -15,6 +15,7 @@ from musicboxd.container import JobContainer
 from musicboxd.services.call_counter import CallCounter
 from musicboxd.services.cleanup import CleanupOptions, CleanupReport, CleanupService
 from musicboxd.services.populate import PopulateOptions, PopulateReport, PopulateService, Progress
+from musicboxd.services.verification import VerifyReport
 from musicboxd.wiring import container
 
 Log = Callable[[str, dict[str, Any]], None]
@@ -180,6 +181,44 @@ def run_cleanup(event: Any, context: Any, *, log: Log | None = None, c: JobConta
         return service.run(options, remaining=_remaining(context))
     finally:
         c.usage.flush()
+
+
+def run_verify(event: Any, context: Any, *, log: Log | None = None, c: JobContainer | None = None) -> VerifyReport:
+    """One verify run (EventBridge every 5 minutes: the cleanup function with ``{"verify_only": true}``).
+
+    Drains at most ``TIER1_VERIFY_BATCH`` pending tier-1 checks (event override ``batch``) with a
+    Spotify adapter on the background share of the shared budget, capped at that many calls;
+    publishes the rolling agreement per query shape (metrics, hourly counters for ``/stats``).
+    """
+    from musicboxd.services.verification import SHAPES
+
+    c = c or _job_container()
+    batch = int(overrides(event).get("batch", c.settings.tier1_verify_batch))
+    deadline.begin(math.inf, context)
+    lease = c.job_lease
+    if not lease.acquire("verify", ttl_seconds=300):
+        return VerifyReport(stopped="busy")  # another run is draining the queue
+    counter = CallCounter(batch)
+    try:
+        report, calibration = c.shadow_verifier(job_spotify(c, counter)).run(
+            max_checks=batch, remaining=_remaining(context)
+        )
+    finally:
+        lease.release("verify")
+    c.usage.record_verification(report.by_shape, calls=counter.used)
+    c.usage.flush()
+    overall = calibration.overall()
+    if overall is not None:
+        c.telemetry.count(m.TIER1_AGREEMENT_PCT, round(overall * 100, 2))
+    for shape in SHAPES:
+        agreement = calibration.shape(shape).agreement()
+        if agreement is not None:
+            c.telemetry.count(m.tier1_agreement_metric(shape), round(agreement * 100, 2))
+    c.telemetry.count(m.TIER1_VERIFY_CALLS, counter.used)
+    c.telemetry.count(m.TIER1_SHAPES_SUPPRESSED, sum(calibration.suppressed(s) for s in calibration.shapes))
+    if log is not None:
+        log("tier-1 verify run", {**report.as_dict(), "calls": counter.used})
+    return report
 
 
 def _job_container() -> JobContainer:

@@ -27,3 +27,11 @@ CACHE_ITEMS_POPULAR = "CacheItemsPopular"
 CACHE_ITEMS_SEARCHED = "CacheItemsSearched"
 CACHE_EXPIRED_UNREAPED = "CacheExpiredUnreaped"
 CACHE_HIT_RATE_PCT = "CacheHitRatePct"  # hits / lookups over the last 24 hours, in percent
+TIER1_AGREEMENT_PCT = "Tier1AgreementPct"  # verified tier-1 answers agreeing with Spotify (rolling window)
+TIER1_VERIFY_CALLS = "Tier1VerifyCalls"  # Spotify calls of one verify run (background share)
+TIER1_SHAPES_SUPPRESSED = "Tier1ShapesSuppressed"  # query shapes tier 1 stopped answering
+
+
+def tier1_agreement_metric(shape: str) -> str:
+    """Per query shape: ``Tier1AgreementTitlePct``, ``Tier1AgreementTypoPct``..."""
+    return f"Tier1Agreement{shape.title()}Pct"

@@ -247,3 +247,31 @@ class Maintenance(Protocol):
     def expiring_albums(self, now: float, until: float, *, limit: int = ...) -> list[tuple[str, str, float]]: ...
 
     def count_items(self, kind: str, now: float, *, max_pages: int = ...) -> dict[str, int]: ...
+
+
+# -- tier-1 verification (musicboxd.services.verification)
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    """A tier-1 answer waiting to be compared with Spotify's page for the same query."""
+
+    query: str  # normalized, as the search service asked tier 1
+    shape: str  # title | artist | partial | unicode | typo
+    limit: int
+    tier1_ids: tuple[str, ...]  # tier 1's answer (its first ten ids)
+    at: float  # epoch seconds when it was answered
+
+
+class VerificationQueue(Protocol):
+    """Pending checks, oldest first (DynamoDB items with a TTL: an unchecked one just expires)."""
+
+    def put(self, checks: list[PendingCheck]) -> None:
+        """Queue checks (one batch write)."""
+        ...
+
+    def take(self, max_items: int) -> list[tuple[str, PendingCheck]]:
+        """Up to ``max_items`` (key, check) pairs, oldest first; they stay queued until ``done``."""
+        ...
+
+    def done(self, keys: list[str]) -> None: ...

@@ -309,7 +309,7 @@ class AppContainer:
             block_size=self.settings.search_block_size,
             telemetry=self.telemetry,
             fallbacks=self.search_fallbacks(),
-            tier1=self.tier1 if self.settings.tier1_search else None,
+            tier1=self.calibrated_tier1 if self.settings.tier1_search else None,
             demand=self.usage,
             shares=self.call_shares,
         )
@@ -339,6 +339,48 @@ class AppContainer:
         from musicboxd.services.tier1 import Tier1Holder
 
         return Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
+
+    # -- tier-1 verification and calibration (services/verification.py)
+
+    @cached_property
+    def verification_queue(self):
+        from musicboxd.adapters.verification_queue import DynamoVerificationQueue
+
+        return DynamoVerificationQueue(self.model, ttl_seconds=self.settings.tier1_verify_ttl_seconds)
+
+    @cached_property
+    def calibration_policy(self):
+        from musicboxd.services.verification import CalibrationPolicy
+
+        s = self.settings
+        return CalibrationPolicy(
+            target=s.tier1_agreement_target, floor=s.tier1_agreement_floor, samples=s.tier1_calibration_samples,
+            relax_samples=s.tier1_relax_samples, margin_step=s.tier1_margin_step, margin_max=s.tier1_margin_max,
+        )  # fmt: skip
+
+    @cached_property
+    def calibrated_tier1(self):
+        """The search service's tier 1: the index at the calibrated margin, a sampled share queued for checking."""
+        from musicboxd.services.verification import CalibratedTier1, CalibrationView
+
+        view = CalibrationView(self.checkpoints, self.calibration_policy,
+                               recheck_seconds=self.settings.tier1_calibration_recheck_seconds)  # fmt: skip
+        tier1 = CalibratedTier1(self.tier1.index, view, self.verification_queue, rate=self.settings.tier1_verify_rate,
+                                correct_typos=self.settings.tier1_typo_correction)  # fmt: skip
+        self.usage.on_flush(tier1.flush_checks)  # sampled checks are written with the usage counters
+        return tier1
+
+    def shadow_verifier(self, catalog):
+        """The verify job's service over ``catalog`` (a job's Spotify adapter on the background share)."""
+        from musicboxd.services.catalog import search_key
+        from musicboxd.services.verification import ShadowVerifier
+
+        market = self.settings.spotify_market
+        return ShadowVerifier(
+            self.verification_queue, self.checkpoints, self.cache, catalog, self.calibration_policy,
+            search_key=lambda query, limit: search_key(market, query, offset=0, limit=limit),
+            ttl_seconds=self.settings.search_ttl_seconds,
+        )  # fmt: skip
 
     def rebuild_index(self, *, with_sweep: bool | None = None):
         """Rebuild the tier-1 index, ranked by demand (end of populate, ``python -m tools.build_index``).

@@ -169,6 +169,20 @@ class HourStats(CacheStats):
     avg_upstream_latency_ms: float | None
 
 
+class ShapeAgreement(BaseModel):
+    checked: int
+    agreed: int
+    agreement: float | None
+
+
+class VerificationStats(BaseModel):
+    checked: int = Field(description="tier-1 answers compared with Spotify's page (sampled, off the request path)")
+    agreed: int
+    agreement: float | None = Field(description="share whose first five ids and order equal Spotify's")
+    spotify_calls: int = Field(description="Spotify calls the checks cost (background share)")
+    by_shape: dict[str, ShapeAgreement] = Field(description="per query shape: title, artist, partial, unicode, typo")
+
+
 class StatsResponse(BaseModel):
     hours: int
     from_: str | None = Field(alias="from", serialization_alias="from")
@@ -176,4 +190,5 @@ class StatsResponse(BaseModel):
     spotify_calls: SpotifyCallStats
     avg_upstream_latency_ms: float | None
     cache: CacheStats
+    tier1_verification: VerificationStats
     hourly: list[HourStats]

@@ -349,18 +349,29 @@ class Tier1Index:
 
     # -- the two questions -------------------------------------------------------------------
 
-    def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
+    def answer(self, query: str, *, limit: int, offset: int, margin: float = 0.0) -> SearchPage | None:
         """A /search page when confident (see CONFIDENCE_RULE), else None."""
         if offset != 0 or not self.catalog_size:
             return None
         q, ranked = self.ranked(query)
-        if len(q) < 2 or not ranked:
+        return self.answer_ranked(q, ranked, limit=limit, margin=margin)
+
+    def answer_ranked(
+        self, q: str, ranked: list[tuple[int, int]], *, limit: int, margin: float = 0.0
+    ) -> SearchPage | None:
+        """:meth:`answer` for a query already ranked (offset 0). ``margin`` (a share of the catalog,
+        set by the calibration in ``musicboxd.services.verification``) also requires same-class
+        neighbours' popularity estimates to be at least that far apart: a known order that close
+        is the first to flip when Spotify's ranking drifts."""
+        if len(q) < 2 or not ranked or not self.catalog_size:
             return None
         head = ranked[: min(limit, 5) + 1]
         if not self.swept and not self._all_in_cached_answer(q, [i for _, i in head]):
             return None
+        gap = margin * self.catalog_size
+        pop = self.pop_key
         for (c1, i), (c2, j) in zip(head, head[1:], strict=False):
-            if c1 == c2 and not ordered(self.rank(i), self.rank(j)):
+            if c1 == c2 and (not ordered(self.rank(i), self.rank(j)) or abs(pop[i] - pop[j]) < gap):
                 return None
         return SearchPage(items=[self.summary(i) for _, i in ranked[:limit]], total=len(ranked))
 

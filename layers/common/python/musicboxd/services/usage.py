@@ -9,7 +9,9 @@ Counter names inside an hourly item (pk ``STATS#<yyyy-mm-ddThh>``):
 - ``call:<endpoint>:<status>``: Spotify calls (every attempt, as observed by the adapter);
 - ``lat_ms:<endpoint>``: summed upstream latency in milliseconds (divide by the calls);
 - ``cache:<metric>``: cache outcomes (``CacheHitPopular``, ``CacheHitSearched``,
-  ``CacheHitStale``, ``CacheMiss``) and fallbacks.
+  ``CacheHitStale``, ``CacheMiss``) and fallbacks;
+- ``verify:<shape>:checked`` / ``verify:<shape>:agreed``, ``verify:calls``: tier-1 answers the verify
+  job compared with Spotify, per query shape, and the Spotify calls that cost.
 
 Demand keys inside a daily item set (pk ``DEMAND#<yyyy-mm-dd>``): ``A#<album id>`` and
 ``Q#<normalized query>``.
@@ -122,6 +124,11 @@ class UsageRecorder:
         self._client_counts: Counter[str] = Counter()
         self.flushes = 0
         self.failures = 0
+        self._flush_hooks: list[Callable[[], None]] = []
+
+    def on_flush(self, hook: Callable[[], None]) -> None:
+        """Also run ``hook`` at every flush (other per-request buffers: sampled tier-1 checks)."""
+        self._flush_hooks.append(hook)
 
     # -- Telemetry port (cache outcomes only; the rest goes to Powertools)
     def count(self, name: str, value: float = 1) -> None:
@@ -134,6 +141,15 @@ class UsageRecorder:
         with self._lock:
             self._counters[f"call:{endpoint}:{status}"] += 1
             self._counters[f"lat_ms:{endpoint}"] += round(seconds * 1000, 3)
+
+    # -- the verify job (services/verification.py)
+    def record_verification(self, by_shape: dict[str, list[int]], *, calls: int) -> None:
+        """Checked and agreeing tier-1 answers per query shape, and the Spotify calls they cost."""
+        with self._lock:
+            for shape, (checked, agreed) in by_shape.items():
+                self._counters[f"verify:{shape}:checked"] += checked
+                self._counters[f"verify:{shape}:agreed"] += agreed
+            self._counters["verify:calls"] += calls
 
     # -- DemandRecorder port
     def record_album(self, album_id: str, *, client: str | None = None) -> None:
@@ -169,6 +185,14 @@ class UsageRecorder:
     def flush(self) -> None:
         """Write what accumulated (one hourly update, one demand update); never raises."""
         self._last_flush = self._clock()
+        for hook in self._flush_hooks:
+            try:
+                hook()
+            except Exception as exc:  # never fails a request
+                self.failures += 1
+                if self._on_error is not None:
+                    with contextlib.suppress(Exception):
+                        self._on_error(exc)
         with self._lock:
             counters, self._counters = self._counters, defaultdict(float)
             demand, self._demand = self._demand, Counter()
@@ -211,6 +235,7 @@ def summarize(rows: dict[str, dict[str, float]], hours: Iterable[str]) -> dict[s
     by_status: Counter[str] = Counter()
     cache: Counter[str] = Counter()
     latency_ms = 0.0
+    verify: Counter[str] = Counter()
     hourly = []
     for hour in hours:
         row = rows.get(hour, {})
@@ -228,6 +253,8 @@ def summarize(rows: dict[str, dict[str, float]], hours: Iterable[str]) -> dict[s
                 hour_latency += value
             elif kind == "cache":
                 hour_cache[rest] += int(value)
+            elif kind == "verify":
+                verify[rest] += int(value)
         latency_ms += hour_latency
         cache.update(hour_cache)
         hourly.append(
@@ -250,7 +277,28 @@ def summarize(rows: dict[str, dict[str, float]], hours: Iterable[str]) -> dict[s
         },
         "avg_upstream_latency_ms": round(latency_ms / total, 2) if total else None,
         "cache": _cache_figures(cache),
+        "tier1_verification": _verification_figures(verify),
         "hourly": hourly,
+    }
+
+
+def _verification_figures(verify: Counter[str]) -> dict[str, Any]:
+    """Tier-1 answers checked against Spotify over the period: agreement overall and per query shape."""
+    by_shape: dict[str, dict[str, Any]] = {}
+    for name, value in verify.items():
+        shape, _, what = name.rpartition(":")
+        if shape and what in ("checked", "agreed"):
+            by_shape.setdefault(shape, {"checked": 0, "agreed": 0})[what] += value
+    for figures in by_shape.values():
+        figures["agreement"] = round(figures["agreed"] / figures["checked"], 4) if figures["checked"] else None
+    checked = sum(f["checked"] for f in by_shape.values())
+    agreed = sum(f["agreed"] for f in by_shape.values())
+    return {
+        "checked": checked,
+        "agreed": agreed,
+        "agreement": round(agreed / checked, 4) if checked else None,
+        "spotify_calls": int(verify.get("calls", 0)),
+        "by_shape": dict(sorted(by_shape.items())),
     }
 
 
