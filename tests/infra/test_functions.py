@@ -1,6 +1,3 @@
-import inspect
-import re
-
 import pytest
 
 from musicboxd import config, routes, telemetry
@@ -27,8 +24,7 @@ FORBIDDEN_ENV = {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "AWS_ENDPOINT_URL
 
 def settings_env_names() -> set[str]:
     """Every environment variable name Settings.from_env reads."""
-    source = inspect.getsource(config.Settings.from_env)
-    return set(re.findall(r"""(?:e\.get|_int|_float)\((?:e,\s*)?"([A-Z][A-Z0-9_]+)\"""", source))
+    return set(config.env_names())
 
 
 def functions(synth) -> dict[str, dict]:

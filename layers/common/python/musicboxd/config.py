@@ -1,15 +1,21 @@
-"""Settings read from the environment once per container.
+"""Settings read from the environment once per container, each declared once.
 
-Deployed, the Spotify client id/secret come from SSM SecureString parameters whose
-names are given by ``SPOTIFY_CLIENT_ID_PARAMETER``/``SPOTIFY_CLIENT_SECRET_PARAMETER``;
-locally they are plain ``SPOTIFY_CLIENT_ID``/``SPOTIFY_CLIENT_SECRET``.
+A setting is one ``setting(...)`` line in ``Settings``: its environment variable, default
+(which gives its type), bounds or choices. ``Settings.from_env`` is derived from those
+declarations and rejects a value out of bounds with the variable's name in the message.
+Deployed, the Spotify credentials come from SSM (``SPOTIFY_CLIENT_*_PARAMETER``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~2 ms of cold start; annotations only
+    from typing import Any
 
 DAY = 86_400
 
@@ -20,87 +26,116 @@ TTL_ATTRIBUTE = "expires_at"
 KIND_INDEX = "by_kind_expiry"  # GSI: partition "kind", sort "expires_at"
 KIND_ATTRIBUTE = "kind"
 
-
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+_FALSE = ("0", "false", "no", "off")
 
 
-def _bool(env: dict[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    return default if not raw else raw not in ("0", "false", "no", "off")
+def setting(
+    env: str | tuple[str, ...],
+    default: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None,
+    clean: Callable[[str], str] | None = None,
+    blank_is_default: bool = False,
+    secret: bool = False,
+) -> Any:
+    """Declare one setting: ``env`` (alternative names after the first), default, bounds.
+
+    ``choices`` may be a function (evaluated when the environment is read, so a registry is
+    imported only then); for a comma-separated setting it applies to every item.
+    """
+    names = (env,) if isinstance(env, str) else env
+    meta = {
+        "env": names,
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": choices,
+        "clean": clean,
+        "blank_is_default": blank_is_default,
+    }
+    return field(default=default, repr=not secret, metadata=meta)
 
 
-def _csv(env: dict[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = env.get(name)
-    return default if raw is None else tuple(p.strip() for p in raw.split(",") if p.strip())
+def _no_trailing_slash(raw: str) -> str:
+    return raw.rstrip("/")
 
 
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+def _populate_source_names() -> tuple[str, ...]:
+    from musicboxd.services.populate.registry import SOURCE_NAMES
+
+    return SOURCE_NAMES
 
 
 @dataclass(frozen=True)
 class Settings:
-    spotify_api_url: str = "https://api.spotify.com/v1"
-    spotify_accounts_url: str = "https://accounts.spotify.com/api/token"
-    spotify_client_id: str = ""
-    spotify_client_secret: str = ""
-    spotify_client_id_parameter: str = ""
-    spotify_client_secret_parameter: str = ""
-    spotify_mode: str = "development"
-    spotify_market: str = "US"
-    musicbrainz_url: str = "https://musicbrainz.org"
-    coverart_url: str = "https://coverartarchive.org"
-    musicbrainz_user_agent: str = "Musicboxd/0.1 ( ops@musicboxd.example )"
-    table_name: str = "musicboxd-cache"
-    token_parameter: str = "/musicboxd/spotify/token"
-    dynamodb_endpoint_url: str = ""
-    ssm_endpoint_url: str = ""
-    aws_region: str = "us-east-1"
-    album_ttl_seconds: int = 30 * DAY
-    search_ttl_seconds: int = 30 * DAY
-    popular_ttl_seconds: int = 10 * DAY
-    negative_ttl_seconds: int = 3600
-    http_timeout_seconds: float = 2.0
-    upstream_budget_seconds: float = 3.0
-    rate_limit_per_window: int = 150
-    rate_window_seconds: int = 30
-    populate_call_budget: int = 2500  # one run: a development-mode sweep is ~1,900 calls
-    # Resilience (issue 7): shared budget slices, background share, fail-open limiter, circuit.
-    rate_slice_seconds: float = 5.0
-    background_rate_fraction: float = 0.5
-    local_rate_limit: int = 0  # per instance while DynamoDB is down; 0: rate_limit_per_window // 10
-    quota_close_seconds: int = 3600
-    musicbrainz_enabled: bool = True
-    cache_only_max_items: int = 2000
-    populate_playlists: tuple[str, ...] = field(default_factory=tuple)
-    index_recheck_seconds: int = 300  # tier-1 index: look for a newer version at most this often
-    tier1_search: bool = True  # answer confident /search queries from the tier-1 index
-    # populate (weekly) / cleanup (daily) / usage analytics
-    populate_sources: tuple[str, ...] = ("demand", "new_releases", "playlists")
-    populate_period_seconds: int = 7 * DAY  # an album fresh for longer than this is skipped
-    populate_max_per_source: int = 200  # candidate albums per source and run
-    populate_top_queries: int = 20  # demand: most-asked queries searched again per run
-    populate_sweep: bool = True  # read Spotify's popularity order year by year for the tier-1 index
-    populate_sweep_from_year: int = 1950
-    cleanup_call_budget: int = 50  # refresh-ahead Spotify calls per cleanup run
-    usage_ttl_seconds: int = 35 * DAY  # hourly STATS# and daily DEMAND# counters
-    cors_allow_origin: str = "*"  # the web app's origin when deployed
-    usage_flush_seconds: float = 10.0  # counters are written at most this often per container
-    l1_cache_items: int = 512  # per-container in-memory L1 in front of DynamoDB (0: off)
-    l1_cache_seconds: int = 300  # an L1 entry is re-read from DynamoDB after this long
+    # -- Spotify
+    spotify_api_url: str = setting("SPOTIFY_API_URL", "https://api.spotify.com/v1", clean=_no_trailing_slash)
+    spotify_accounts_url: str = setting("SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com/api/token")
+    spotify_client_id: str = setting("SPOTIFY_CLIENT_ID", "", secret=True)
+    spotify_client_secret: str = setting("SPOTIFY_CLIENT_SECRET", "", secret=True)
+    spotify_client_id_parameter: str = setting("SPOTIFY_CLIENT_ID_PARAMETER", "")
+    spotify_client_secret_parameter: str = setting("SPOTIFY_CLIENT_SECRET_PARAMETER", "")
+    spotify_mode: str = setting(
+        "SPOTIFY_MODE", "development", choices=("development", "extended"), clean=str.lower, blank_is_default=True
+    )
+    spotify_market: str = setting("SPOTIFY_MARKET", "US", blank_is_default=True)
+    token_parameter: str = setting("TOKEN_PARAMETER", "/musicboxd/spotify/token")
+
+    # -- MusicBrainz / Cover Art Archive (search fallback)
+    musicbrainz_url: str = setting("MUSICBRAINZ_URL", "https://musicbrainz.org", clean=_no_trailing_slash)
+    coverart_url: str = setting("COVERART_URL", "https://coverartarchive.org", clean=_no_trailing_slash)
+    musicbrainz_user_agent: str = setting("MUSICBRAINZ_USER_AGENT", "Musicboxd/0.1 ( ops@musicboxd.example )")
+    musicbrainz_enabled: bool = setting("MUSICBRAINZ_ENABLED", True)
+
+    # -- AWS
+    table_name: str = setting("TABLE_NAME", "musicboxd-cache")
+    dynamodb_endpoint_url: str = setting(("DYNAMODB_ENDPOINT_URL", "AWS_ENDPOINT_URL"), "")
+    ssm_endpoint_url: str = setting(("SSM_ENDPOINT_URL", "AWS_ENDPOINT_URL"), "")
+    aws_region: str = setting(("AWS_REGION", "AWS_DEFAULT_REGION"), "us-east-1")
+
+    # -- cache lifetimes
+    album_ttl_seconds: int = setting("ALBUM_TTL_SECONDS", 30 * DAY, minimum=1)
+    search_ttl_seconds: int = setting("SEARCH_TTL_SECONDS", 30 * DAY, minimum=1)
+    popular_ttl_seconds: int = setting("POPULAR_TTL_SECONDS", 10 * DAY, minimum=1)
+    negative_ttl_seconds: int = setting("NEGATIVE_TTL_SECONDS", 3600, minimum=1)
+    l1_cache_items: int = setting("L1_CACHE_ITEMS", 512, minimum=0)  # per-container in-memory L1 (0: off)
+    l1_cache_seconds: int = setting("L1_CACHE_SECONDS", 300, minimum=0)  # an L1 entry is re-read after this
+
+    # -- request time
+    http_timeout_seconds: float = setting("HTTP_TIMEOUT_SECONDS", 2.0, minimum=0.1, maximum=30)
+    upstream_budget_seconds: float = setting("UPSTREAM_BUDGET_SECONDS", 3.0, minimum=0.1, maximum=30)
+    cors_allow_origin: str = setting("CORS_ALLOW_ORIGIN", "*", blank_is_default=True)  # the web app's origin
+
+    # -- shared Spotify rate budget, circuit, fallbacks (issue 7)
+    rate_limit_per_window: int = setting("SPOTIFY_RATE_LIMIT", 150, minimum=1)
+    rate_window_seconds: int = setting("SPOTIFY_RATE_WINDOW_SECONDS", 30, minimum=1)
+    rate_slice_seconds: float = setting("SPOTIFY_RATE_SLICE_SECONDS", 5.0, minimum=0.1)
+    background_rate_fraction: float = setting("SPOTIFY_BACKGROUND_FRACTION", 0.5, minimum=0, maximum=1)
+    local_rate_limit: int = setting("SPOTIFY_LOCAL_RATE_LIMIT", 0, minimum=0)  # 0: rate_limit_per_window // 10
+    quota_close_seconds: int = setting("SPOTIFY_QUOTA_CLOSE_SECONDS", 3600, minimum=0)
+    cache_only_max_items: int = setting("CACHE_ONLY_MAX_ITEMS", 2000, minimum=0)
+
+    # -- tier-1 index
+    index_recheck_seconds: int = setting("INDEX_RECHECK_SECONDS", 300, minimum=0)  # look for a newer index
+    tier1_search: bool = setting("TIER1_SEARCH", True)  # answer confident /search queries from the index
+
+    # -- populate (weekly) and cleanup (daily)
+    populate_call_budget: int = setting("POPULATE_CALL_BUDGET", 2500, minimum=0)  # a dev-mode sweep: ~1,900
+    populate_sources: tuple[str, ...] = setting(
+        "POPULATE_SOURCES", ("demand", "new_releases", "playlists"), choices=_populate_source_names
+    )
+    populate_playlists: tuple[str, ...] = setting("POPULATE_PLAYLISTS", ())
+    populate_period_seconds: int = setting("POPULATE_PERIOD_SECONDS", 7 * DAY, minimum=0)  # fresher: skipped
+    populate_max_per_source: int = setting("POPULATE_MAX_PER_SOURCE", 200, minimum=0)
+    populate_top_queries: int = setting("POPULATE_TOP_QUERIES", 20, minimum=0)  # demand: queries searched again
+    populate_sweep: bool = setting("POPULATE_SWEEP", True)  # Spotify's popularity order, year by year
+    populate_sweep_from_year: int = setting("POPULATE_SWEEP_FROM_YEAR", 1950, minimum=1900, maximum=2100)
+    cleanup_call_budget: int = setting("CLEANUP_CALL_BUDGET", 50, minimum=0)  # refresh-ahead calls per run
+
+    # -- usage analytics
+    usage_ttl_seconds: int = setting("USAGE_TTL_SECONDS", 35 * DAY, minimum=1)  # STATS# and DEMAND# counters
+    usage_flush_seconds: float = setting("USAGE_FLUSH_SECONDS", 10.0, minimum=0)  # counters written this often
 
     @property
     def search_page_cap(self) -> int:
@@ -112,60 +147,54 @@ class Settings:
         return self.spotify_mode == "extended"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        e = dict(os.environ if env is None else env)
-        mode = e.get("SPOTIFY_MODE", "development").strip().lower() or "development"
-        if mode not in ("development", "extended"):
-            raise ValueError(f"SPOTIFY_MODE must be development or extended, got {mode!r}")
-        d = cls()
-        return cls(
-            spotify_api_url=e.get("SPOTIFY_API_URL", d.spotify_api_url).rstrip("/"),
-            spotify_accounts_url=e.get("SPOTIFY_ACCOUNTS_URL", d.spotify_accounts_url),
-            spotify_client_id=e.get("SPOTIFY_CLIENT_ID", ""),
-            spotify_client_secret=e.get("SPOTIFY_CLIENT_SECRET", ""),
-            spotify_client_id_parameter=e.get("SPOTIFY_CLIENT_ID_PARAMETER", ""),
-            spotify_client_secret_parameter=e.get("SPOTIFY_CLIENT_SECRET_PARAMETER", ""),
-            spotify_mode=mode,
-            spotify_market=e.get("SPOTIFY_MARKET", d.spotify_market) or d.spotify_market,
-            musicbrainz_url=e.get("MUSICBRAINZ_URL", d.musicbrainz_url).rstrip("/"),
-            coverart_url=e.get("COVERART_URL", d.coverart_url).rstrip("/"),
-            musicbrainz_user_agent=e.get("MUSICBRAINZ_USER_AGENT", d.musicbrainz_user_agent),
-            table_name=e.get("TABLE_NAME", d.table_name),
-            token_parameter=e.get("TOKEN_PARAMETER", d.token_parameter),
-            dynamodb_endpoint_url=e.get("DYNAMODB_ENDPOINT_URL", e.get("AWS_ENDPOINT_URL", "")),
-            ssm_endpoint_url=e.get("SSM_ENDPOINT_URL", e.get("AWS_ENDPOINT_URL", "")),
-            aws_region=e.get("AWS_REGION", e.get("AWS_DEFAULT_REGION", d.aws_region)),
-            album_ttl_seconds=_int(e, "ALBUM_TTL_SECONDS", d.album_ttl_seconds),
-            search_ttl_seconds=_int(e, "SEARCH_TTL_SECONDS", d.search_ttl_seconds),
-            popular_ttl_seconds=_int(e, "POPULAR_TTL_SECONDS", d.popular_ttl_seconds),
-            negative_ttl_seconds=_int(e, "NEGATIVE_TTL_SECONDS", d.negative_ttl_seconds),
-            http_timeout_seconds=_float(e, "HTTP_TIMEOUT_SECONDS", d.http_timeout_seconds),
-            upstream_budget_seconds=_float(e, "UPSTREAM_BUDGET_SECONDS", d.upstream_budget_seconds),
-            rate_limit_per_window=_int(e, "SPOTIFY_RATE_LIMIT", d.rate_limit_per_window),
-            rate_window_seconds=_int(e, "SPOTIFY_RATE_WINDOW_SECONDS", d.rate_window_seconds),
-            populate_call_budget=_int(e, "POPULATE_CALL_BUDGET", d.populate_call_budget),
-            rate_slice_seconds=_float(e, "SPOTIFY_RATE_SLICE_SECONDS", d.rate_slice_seconds),
-            background_rate_fraction=_float(e, "SPOTIFY_BACKGROUND_FRACTION", d.background_rate_fraction),
-            local_rate_limit=_int(e, "SPOTIFY_LOCAL_RATE_LIMIT", d.local_rate_limit),
-            quota_close_seconds=_int(e, "SPOTIFY_QUOTA_CLOSE_SECONDS", d.quota_close_seconds),
-            musicbrainz_enabled=_bool(e, "MUSICBRAINZ_ENABLED", d.musicbrainz_enabled),
-            cache_only_max_items=_int(e, "CACHE_ONLY_MAX_ITEMS", d.cache_only_max_items),
-            index_recheck_seconds=_int(e, "INDEX_RECHECK_SECONDS", d.index_recheck_seconds),
-            l1_cache_items=_int(e, "L1_CACHE_ITEMS", d.l1_cache_items),
-            l1_cache_seconds=_int(e, "L1_CACHE_SECONDS", d.l1_cache_seconds),
-            tier1_search=_bool(e, "TIER1_SEARCH", d.tier1_search),
-            populate_playlists=_csv(e, "POPULATE_PLAYLISTS", d.populate_playlists),
-            populate_sources=_csv(e, "POPULATE_SOURCES", d.populate_sources),
-            populate_period_seconds=_int(e, "POPULATE_PERIOD_SECONDS", d.populate_period_seconds),
-            populate_max_per_source=_int(e, "POPULATE_MAX_PER_SOURCE", d.populate_max_per_source),
-            populate_top_queries=_int(e, "POPULATE_TOP_QUERIES", d.populate_top_queries),
-            populate_sweep=_bool(e, "POPULATE_SWEEP", d.populate_sweep),
-            populate_sweep_from_year=_int(e, "POPULATE_SWEEP_FROM_YEAR", d.populate_sweep_from_year),
-            cleanup_call_budget=_int(e, "CLEANUP_CALL_BUDGET", d.cleanup_call_budget),
-            usage_ttl_seconds=_int(e, "USAGE_TTL_SECONDS", d.usage_ttl_seconds),
-            usage_flush_seconds=_float(e, "USAGE_FLUSH_SECONDS", d.usage_flush_seconds),
-            cors_allow_origin=e.get("CORS_ALLOW_ORIGIN", d.cors_allow_origin) or d.cors_allow_origin,
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every declared setting read from ``env`` (default: ``os.environ``); raises ValueError on a bad value."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for declared in fields(cls):
+            names = declared.metadata["env"]
+            raw = next((source[name] for name in names if name in source), None)
+            if raw is not None:
+                values[declared.name] = _parse(declared.name, names[0], raw, declared.default, declared.metadata)
+        return cls(**values)
+
+
+def env_names() -> tuple[str, ...]:
+    """Every environment variable ``Settings.from_env`` reads."""
+    return tuple(name for declared in fields(Settings) for name in declared.metadata["env"])
+
+
+def _parse(attribute: str, env: str, raw: str, default: Any, meta: Mapping[str, Any]) -> Any:
+    """One environment value as the type of its default, checked against its bounds and choices."""
+    text = raw.strip()
+    if meta["clean"] is not None:
+        text = meta["clean"](text)
+    if isinstance(default, bool):
+        return default if not text else text.lower() not in _FALSE
+    if isinstance(default, tuple):
+        value: Any = tuple(item.strip() for item in raw.split(",") if item.strip())
+    elif isinstance(default, int | float):
+        if not text:
+            return default
+        try:
+            value = type(default)(text)
+        except ValueError as exc:
+            kind = "an integer" if isinstance(default, int) else "a number"
+            raise ValueError(f"{env} must be {kind}, got {raw!r}") from exc
+        if meta["minimum"] is not None and value < meta["minimum"]:
+            raise ValueError(f"{env} must be at least {meta['minimum']}, got {value}")
+        if meta["maximum"] is not None and value > meta["maximum"]:
+            raise ValueError(f"{env} must be at most {meta['maximum']}, got {value}")
+        return value
+    else:
+        value = default if not text and meta["blank_is_default"] else (text if meta["clean"] else raw)
+    choices = meta["choices"]
+    if choices is not None:
+        allowed = choices() if callable(choices) else choices
+        unknown = [item for item in (value if isinstance(value, tuple) else (value,)) if item not in allowed]
+        if unknown:
+            raise ValueError(f"{env} must be one of {', '.join(allowed)}; got {', '.join(map(repr, unknown))}")
+    return value
 
 
 @lru_cache(maxsize=1)

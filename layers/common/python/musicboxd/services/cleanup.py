@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from musicboxd import telemetry as m
 from musicboxd.errors import CacheUnavailable, Forbidden, NotFound, RateLimited, Unavailable
 from musicboxd.ports import TIER_POPULAR
-from musicboxd.services.populate import CallMeter, CheckpointStore, DemandReader, PopularStore, PopulateCatalog
+from musicboxd.services.populate.orchestrator import CallMeter, CheckpointStore, DemandReader, PopularStore, PopulateCatalog
 from musicboxd.services.telemetry import NullTelemetry, Telemetry
 from musicboxd.services.usage import DEMAND_ALBUM, UsageStore, days_between, last_hours, summarize
 
