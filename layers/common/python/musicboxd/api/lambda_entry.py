@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
-from musicboxd import deadline
+from musicboxd import deadline, snapstart
 from musicboxd.api.app import create_app
 from musicboxd.api.routers import routers_for
 from musicboxd.config import settings
@@ -43,4 +43,5 @@ def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any
             flush_usage()
 
     handler.app = app  # type: ignore[attr-defined]
+    snapstart.install(function, app)
     return handler

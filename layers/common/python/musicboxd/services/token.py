@@ -73,6 +73,12 @@ class TokenProvider:
             if self._token and self._token.access_token == access_token:
                 self._token = None
 
+    def after_restore(self) -> None:
+        """A SnapStart copy restored hours after its snapshot: forget a token that is no longer fresh."""
+        with self._lock:
+            if not self._usable(self._token):
+                self._token = None
+
     def _usable(self, token: Token | None) -> bool:
         return (
             token is not None
