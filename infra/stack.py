@@ -72,7 +72,7 @@ class MusicboxdStack(Stack):
             self.grant_table(fn)
             self.parameters.grant(fn)
 
-        self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.functions)
+        self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.targets)
         self.schedules = Schedules(
             self,
             "Jobs",

@@ -28,6 +28,9 @@ class StageConfig:
     alert_email: str = ""
     api_cloudwatch_role: bool = False
     reserved_concurrency: bool = True
+    # Lambda SnapStart for the HTTP functions (published versions behind alias "live");
+    # off in dev: every deploy publishes a version and takes a snapshot (minutes, cache cost).
+    snap_start: bool = True
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 
@@ -60,6 +63,7 @@ DEFAULTS: dict[str, StageConfig] = {
         throttle_rate=20,
         throttle_burst=40,
         web_origin="http://localhost:5173",
+        snap_start=False,
     ),
     "staging": StageConfig(
         name="staging",
@@ -127,7 +131,7 @@ def from_context(node: Node) -> StageConfig:
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):
         overrides["alert_email"] = str(email).strip()
-    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency"):
+    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency", "snap_start"):
         raw = node.try_get_context(key)
         if raw is not None and raw != "":
             field = "schedules_enabled" if key == "schedules" else key
