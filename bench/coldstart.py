@@ -213,7 +213,11 @@ def index_loads(layer: Path, sizes: tuple[int, ...] = (18_000, 50_000)) -> dict[
 
 
 def measure(repeats: int = 7, log: Any = print) -> dict[str, Any]:
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request otherwise
 
     layer, runtime = build(log)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -315,15 +319,19 @@ def splice(document: str, part: str) -> str:
     return document.rstrip("\n") + "\n\n" + part
 
 
+def write(figures: dict[str, Any], out_dir: Path = ROOT) -> None:
+    out = out_dir / "BENCHMARKS.md"
+    out.write_text(splice(out.read_text() if out.exists() else "", section(figures)))
+    (out_dir / "bench").mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench" / "coldstart.json").write_text(json.dumps(figures, indent=1) + "\n")
+
+
 def main() -> int:
     started = time.perf_counter()
     figures = measure()
-    out = ROOT / "BENCHMARKS.md"
-    out.write_text(splice(out.read_text() if out.exists() else "", section(figures)))
-    results = ROOT / "bench" / "coldstart.json"
-    results.write_text(json.dumps(figures, indent=1) + "\n")
+    write(figures)
     print(section(figures))
-    print(f"coldstart figures in {time.perf_counter() - started:.0f} s -> {out.name}, {results.relative_to(ROOT)}")
+    print(f"coldstart figures in {time.perf_counter() - started:.0f} s -> BENCHMARKS.md, bench/coldstart.json")
     return 0
 
 
