@@ -48,13 +48,17 @@ test-resilience: venv ## budget, circuit, fallbacks, fault injection, fuzzing, l
 build-index: venv ## rebuild the tier-1 search index from the popular tier of `make run`'s stack
 	$(BIN)/python -m tools.build_index
 
-bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top-5 agreement vs the emulator
+bench-tier1: venv ## tier-1 figures: index size/load for 18k and 50k albums; share + top-5 agreement vs the emulator
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
 
 .PHONY: bench
 bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
 	$(BIN)/python -m bench
+
+.PHONY: bench-coldstart
+bench-coldstart: venv ## cold-start figures only (Python 3.13, layer built for this machine): BENCHMARKS.md section
+	$(BIN)/python -m bench.coldstart
 
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground
