@@ -16,7 +16,7 @@ BUDGET = 3000  # Spotify calls populate may spend in this run (a development-mod
 
 
 def warm_popular_tier(run, container, records, *, budget: int = BUDGET) -> dict:
-    from musicboxd.jobs import run_populate
+    from musicboxd.job_runner import run_populate
     from tools.localstack.apigw import LambdaContext
 
     calls0 = run.spotify_total()

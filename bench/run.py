@@ -72,7 +72,7 @@ def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, mo
         static_figs = {"imports": import_times(), "layer": layer_size(log=log)}
     all_goals = [g for mode in modes for g in goals(mode, figures[mode], static_figs)] + static_goals(static_figs)
     populate_note = (
-        "after the warm-up the populate job runs once (`musicboxd.jobs.run_populate`, in-process with the "
+        "after the warm-up the populate job runs once (`musicboxd.job_runner.run_populate`, in-process with the "
         "strategy's container, budget 3,000 calls): warm-up demand (usage counters flushed first), new releases, "
         "the emulator's playlists, then the popularity sweep (year by year); it ends by rebuilding the tier-1 "
         "index, which the search container picks up."

@@ -24,7 +24,7 @@ from musicboxd.models import Album, SearchPage
 from musicboxd.normalize import normalize_query
 from musicboxd.ports import CachedAlbum, CachedSearch
 from musicboxd.services.catalog import HIT, MISS, Answer
-from musicboxd.wiring import Container, _Lazy
+from musicboxd.wiring import AppContainer, _Lazy
 
 STRATEGIES = ("pass-through", "seed", "ours")
 
@@ -51,7 +51,7 @@ class NullCache:
         return iter(())
 
 
-class PassThroughContainer(Container):
+class PassThroughContainer(AppContainer):
     def __init__(self, config: Settings, telemetry=None):
         super().__init__(dataclasses.replace(config, tier1_search=False), telemetry)
 
@@ -161,7 +161,7 @@ class _SeedAlbumCache:
         self._names.put([album.summary()])
 
 
-class SeedContainer(Container):
+class SeedContainer(AppContainer):
     def __init__(self, config: Settings, telemetry=None):
         super().__init__(dataclasses.replace(config, tier1_search=False), telemetry)
 
@@ -180,6 +180,6 @@ class SeedContainer(Container):
         return SeedSearchService(self.seed_names, _Lazy(lambda: self.spotify))
 
 
-def make_container(strategy: str, config: Settings) -> Container:
-    cls = {"pass-through": PassThroughContainer, "seed": SeedContainer, "ours": Container}[strategy]
+def make_container(strategy: str, config: Settings) -> AppContainer:
+    cls = {"pass-through": PassThroughContainer, "seed": SeedContainer, "ours": AppContainer}[strategy]
     return cls(config)

@@ -10,5 +10,5 @@ LAYER_DIR = ROOT / "layers" / "common"
 LAYER_PYTHON = LAYER_DIR / "python"
 FUNCTIONS_DIR = ROOT / "functions"
 
-if str(LAYER_PYTHON) not in sys.path:  # musicboxd.{config,routes,telemetry} are pure Python
+if str(LAYER_PYTHON) not in sys.path:  # musicboxd.{config,routes,metric_names} are pure Python
     sys.path.insert(0, str(LAYER_PYTHON))

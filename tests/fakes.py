@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from musicboxd.errors import NotFound
+from musicboxd.errors import CacheUnavailable, NotFound
 from musicboxd.models import Album, AlbumSummary, ArtistRef, SearchPage, Track
 from musicboxd.ports import CachedAlbum, CachedSearch, Token
 
@@ -131,3 +131,56 @@ class MemoryLease:
 
 
 __all__ = ["AlbumSummary"]
+
+
+class MemoryUsage:
+    def __init__(self):
+        self.rows: dict[str, dict[str, float]] = {}
+        self.demand: dict[str, dict[str, int]] = {}
+        self.writes = 0
+        self.fail = False
+
+    def add_hourly(self, hour, counters):
+        if self.fail:
+            raise CacheUnavailable("down")
+        self.writes += 1
+        row = self.rows.setdefault(hour, {})
+        for k, v in counters.items():
+            row[k] = row.get(k, 0) + v
+
+    def add_demand(self, day, counts):
+        if self.fail:
+            raise CacheUnavailable("down")
+        self.writes += 1
+        row = self.demand.setdefault(day, {})
+        for k, v in counts.items():
+            row[k] = row.get(k, 0) + v
+
+    def read_hourly(self, hours):
+        return {h: self.rows[h] for h in hours if h in self.rows}
+
+
+class FakeContainer:
+    """``musicboxd.container.Container`` over in-memory fakes (HTTP tests): real services, fake ports."""
+
+    def __init__(self, albums: list[Album] | None = None, *, clock=None, tier1=None, telemetry=None):
+        from musicboxd.services.catalog import AlbumService, SearchService
+        from musicboxd.services.usage import UsageRecorder
+
+        self.clock = clock or FakeClock()
+        self.cache = MemoryCache(self.clock)
+        self.telemetry = telemetry
+        self.catalog = FakeCatalog(albums if albums is not None else [make_album()])
+        self.usage_store = MemoryUsage()
+        self.usage = UsageRecorder(self.usage_store, clock=self.clock)
+        self.tier1 = tier1
+        extra = {} if telemetry is None else {"telemetry": telemetry}
+        self.search_service = SearchService(
+            self.cache, self.catalog, market="US", ttl_seconds=100, clock=self.clock, tier1=tier1, **extra
+        )
+        self.album_service = AlbumService(
+            self.cache, self.catalog, ttl_seconds=100, negative_ttl_seconds=10, clock=self.clock, **extra
+        )
+
+    def after_restore(self) -> None:
+        """Nothing pooled, leased or seeded to renew."""

@@ -6,8 +6,8 @@ import copy
 import json
 import math
 
-from musicboxd.errors import NotFound, RateLimited
-from musicboxd.services.populate import CallCounter
+from musicboxd.errors import BadUpstreamRequest, NotFound, RateLimited
+from musicboxd.services.call_counter import CallCounter
 from tests.fakes import make_album
 
 PAGE_EXT = 50
@@ -43,6 +43,7 @@ class FakeSpotify:
         self.fail_after: int | None = None  # 429 once this many calls were made
         self.retry_after = 3600.0
         self.missing: set[str] = set()
+        self.rejected: set[str] = set()  # queries Spotify answers 400
 
     # the "adapter" plumbing: budget gate, then the call, then observe
     def _call(self, endpoint: str, *args):
@@ -62,6 +63,8 @@ class FakeSpotify:
 
     def search_raw(self, query, *, limit, offset):
         self._call("search", query, limit, offset)
+        if query in self.rejected:
+            raise BadUpstreamRequest(f"invalid query {query!r}")
         ids = self.new if query == "tag:new" else self.search.get(query, [])
         page = ids[offset : offset + limit]
         return {

@@ -26,7 +26,8 @@ from musicboxd.errors import RateLimited
 from musicboxd.index.core import Tier1Index
 from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 from musicboxd.ports import SweepPage
-from musicboxd.services.populate import CallCounter, PopulateOptions, PopulateService
+from musicboxd.services.call_counter import CallCounter
+from musicboxd.services.populate import PopulateOptions, PopulateService
 from musicboxd.services.tier1 import rebuild_index
 from tools.emulator import load_catalog
 from tools.emulator.search import parse_query

@@ -27,7 +27,7 @@ from constructs import Construct
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR, LAYER_DIR
 from infra.stages import StageConfig
-from musicboxd import routes, telemetry
+from musicboxd import metric_names, routes
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -229,7 +229,7 @@ class Functions(Construct):
                 environment={
                     **environment,
                     "POWERTOOLS_SERVICE_NAME": name,
-                    "POWERTOOLS_METRICS_NAMESPACE": telemetry.NAMESPACE,
+                    "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
                     "POWERTOOLS_LOG_LEVEL": "INFO",
                 },
             )

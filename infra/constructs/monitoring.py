@@ -17,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.stages import StageConfig
-from musicboxd import telemetry
+from musicboxd import metric_names as telemetry
 
 API_FUNCTIONS = ("search", "album")
 FIVE_MIN = Duration.minutes(5)

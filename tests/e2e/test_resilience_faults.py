@@ -243,7 +243,7 @@ def test_dynamodb_down_answers_from_spotify_without_caching(st):
 
     st.get("/search", q="dynamo warm")
     before = st.items()
-    broken = wiring.Container(replace(settings(), dynamodb_endpoint_url=_dead_endpoint()))
+    broken = wiring.AppContainer(replace(settings(), dynamodb_endpoint_url=_dead_endpoint()))
     wiring.set_container(broken)
     try:
         calls = st.spotify_calls()

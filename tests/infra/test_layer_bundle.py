@@ -60,7 +60,7 @@ def test_layer_pure_python_imports_in_isolation(layer):
     """No site-packages, only the layer: the contract modules and pure deps import."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import musicboxd, musicboxd.config, musicboxd.routes, musicboxd.telemetry, musicboxd.normalize;"
+        "import musicboxd, musicboxd.config, musicboxd.routes, musicboxd.metric_names, musicboxd.normalize;"
         "import httpx, tenacity, annotated_types;"
         "assert 'boto3' not in sys.modules"
     )

@@ -1,6 +1,6 @@
 import json
 
-from musicboxd import telemetry
+from musicboxd import metric_names as telemetry
 
 from .conftest import ALERT_EMAIL
 

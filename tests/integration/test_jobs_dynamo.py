@@ -11,7 +11,7 @@ import pytest
 
 from musicboxd import wiring
 from musicboxd.adapters.dynamo import DynamoCache, make_model
-from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints, DynamoMaintenance, DynamoUsage
+from musicboxd.adapters.job_stores import DynamoAlbumStore, DynamoCheckpoints, DynamoMaintenance, DynamoUsage
 from musicboxd.services.cleanup import CleanupOptions, CleanupService
 from musicboxd.services.usage import hour_key
 from tests.fakes import make_album
@@ -153,7 +153,7 @@ def local_api(table_settings):
         usage_flush_seconds=0,
     )
     mock = SpotifyMock()
-    c = wiring.Container(settings)
+    c = wiring.AppContainer(settings)
     c.http = httpx.Client(transport=httpx.MockTransport(mock))
     wiring.set_container(c)
     gateway = Gateway()

@@ -14,7 +14,7 @@ pytest.importorskip("tools.emulator.server")
 
 from musicboxd import wiring  # noqa: E402
 from musicboxd.adapters.dynamo import DynamoCache  # noqa: E402
-from musicboxd.jobs import run_cleanup, run_populate  # noqa: E402
+from musicboxd.job_runner import run_cleanup, run_populate  # noqa: E402
 from tests.fakes import make_album  # noqa: E402
 from tools.emulator.catalog import load_catalog  # noqa: E402
 from tools.emulator.server import start_emulator  # noqa: E402
@@ -45,7 +45,7 @@ def stack(request, table_settings, playlists):
         rate_limit_per_window=100_000,  # the shared Spotify budget has its own tests (test_rate_budget, e2e)
         populate_sweep=False,  # the sweep has its own test below (a full one is ~1,900 calls)
     )
-    container = wiring.Container(settings)
+    container = wiring.AppContainer(settings)
     wiring.set_container(container)
     control = httpx.Client(base_url=emulator.url, timeout=5)
     gateway = Gateway()

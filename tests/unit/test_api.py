@@ -6,29 +6,21 @@ import pytest
 
 from musicboxd import wiring
 from musicboxd.errors import RateLimited, Unavailable
-from musicboxd.services.catalog import AlbumService, SearchService
-from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
+from tests.fakes import FakeContainer, make_album
 from tools.localstack.apigw import Gateway
 
 ALBUM_ID = make_album().id
 
 
-class FakeContainer:
-    def __init__(self):
-        self.clock = FakeClock()
-        self.cache = MemoryCache(self.clock)
-        self.catalog = FakeCatalog([make_album(), make_album("B" * 22, n_tracks=120, name="Big")])
-        self.search_service = SearchService(self.cache, self.catalog, market="US", ttl_seconds=100, clock=self.clock)
-        self.album_service = AlbumService(
-            self.cache, self.catalog, ttl_seconds=100, negative_ttl_seconds=10, clock=self.clock
-        )
+def make_fake() -> FakeContainer:
+    return FakeContainer([make_album(), make_album("B" * 22, n_tracks=120, name="Big")])
 
 
 @pytest.fixture
 def api(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Musicboxd")
-    fake = FakeContainer()
+    fake = make_fake()
     wiring.set_container(fake)
     gateway = Gateway()
 
@@ -172,3 +164,16 @@ def test_validation_messages_are_readable(api):
     message = body["error"]["message"]
     assert "q: must be 1-200 characters after trimming" in message and "limit" in message
     assert "\\S" not in message  # no regular expression shown to users
+
+
+def test_the_fakes_and_the_real_container_implement_the_container_protocol():
+    """Production code asks the container for what the protocol lists, never getattr for tests."""
+    from musicboxd.container import Container, JobContainer
+    from musicboxd.wiring import AppContainer
+
+    members = [name for name in dir(Container) if not name.startswith("_")]
+    assert set(members) >= {"search_service", "album_service", "tier1", "usage", "usage_store"}
+    fake = make_fake()
+    assert all(hasattr(fake, name) for name in members)
+    job_members = [name for name in dir(JobContainer) if not name.startswith("_")]
+    assert all(hasattr(AppContainer, name) for name in job_members if name != "settings")

@@ -4,12 +4,11 @@ import json
 
 import pytest
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 from musicboxd import wiring
-from musicboxd.services.catalog import SearchService
-from musicboxd.services.telemetry import CountingTelemetry
+from musicboxd.services.memory_telemetry import CountingTelemetry
 from musicboxd.services.tier1 import Tier1Holder, rebuild_index
-from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
+from tests.fakes import FakeClock, FakeContainer, make_album
 from tests.unit.test_tier1 import ListSource, MemoryIndexStore, MemorySweepStore, sweep_pages
 from tools.localstack.apigw import Gateway
 
@@ -17,31 +16,25 @@ GOLDS = [make_album(f"G{i:021d}", name="Gold") for i in range(6)]
 OTHERS = [make_album(f"O{i:021d}", name=f"Other {i}") for i in range(6)]
 
 
-class FakeContainer:
+class Tier1Container(FakeContainer):
     def __init__(self):
-        self.clock = FakeClock()
-        self.cache = MemoryCache(self.clock)
-        self.catalog = FakeCatalog([make_album(), *GOLDS, *OTHERS])
-        self.store = MemoryIndexStore()
+        clock = FakeClock()
+        store = MemoryIndexStore()
         swept = [a.summary() for a in (make_album(), *GOLDS)]  # Spotify's order known for these, not for OTHERS
-        rebuild_index(ListSource([make_album(), *GOLDS, *OTHERS], self.clock), self.store,
-                      sweeps=MemorySweepStore(sweep_pages(swept)), clock=self.clock)  # fmt: skip
-        self.tier1 = Tier1Holder(self.store, recheck_seconds=300, clock=self.clock)
-        self.telemetry = CountingTelemetry()
-        self.search_service = SearchService(
-            self.cache,
-            self.catalog,
-            market="US",
-            ttl_seconds=100,
-            clock=self.clock,
-            tier1=self.tier1,
-            telemetry=self.telemetry,
+        rebuild_index(ListSource([make_album(), *GOLDS, *OTHERS], clock), store,
+                      sweeps=MemorySweepStore(sweep_pages(swept)), clock=clock)  # fmt: skip
+        super().__init__(
+            [make_album(), *GOLDS, *OTHERS],
+            clock=clock,
+            tier1=Tier1Holder(store, recheck_seconds=300, clock=clock),
+            telemetry=CountingTelemetry(),
         )
+        self.store = store
 
 
 @pytest.fixture
 def api():
-    fake = FakeContainer()
+    fake = Tier1Container()
     wiring.set_container(fake)
     gateway = Gateway()
 

@@ -3,12 +3,12 @@ import time
 
 import pytest
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 from musicboxd.errors import CacheUnavailable, NotFound, RateLimited, Unavailable
 from musicboxd.models import SearchPage
 from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED
 from musicboxd.services.catalog import AlbumService, SearchFallback, SearchService
-from musicboxd.services.telemetry import CountingTelemetry
+from musicboxd.services.memory_telemetry import CountingTelemetry
 from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
 
 DAY = 86400

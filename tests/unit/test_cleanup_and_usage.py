@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-from musicboxd import telemetry as m
-from musicboxd.errors import CacheUnavailable
+from musicboxd import metric_names as m
+from musicboxd.services.call_counter import CallCounter
 from musicboxd.services.cleanup import CleanupOptions, CleanupService
-from musicboxd.services.populate import CallCounter
-from musicboxd.services.telemetry import CountingTelemetry
+from musicboxd.services.memory_telemetry import CountingTelemetry
 from musicboxd.services.usage import UsageRecorder, days_between, hour_key, last_hours, summarize
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, MemoryUsage
 from tests.job_fakes import FakeSpotify, MemoryCheckpoints, MemoryDemand, MemoryStore, album_id
 
 DAY = 86_400
@@ -66,33 +65,6 @@ class MemoryMaintenance:
                 tier = v["tier"] or kind.lower()
                 counts[tier] = counts.get(tier, 0) + 1
         return counts
-
-
-class MemoryUsage:
-    def __init__(self):
-        self.rows: dict[str, dict[str, float]] = {}
-        self.demand: dict[str, dict[str, int]] = {}
-        self.writes = 0
-        self.fail = False
-
-    def add_hourly(self, hour, counters):
-        if self.fail:
-            raise CacheUnavailable("down")
-        self.writes += 1
-        row = self.rows.setdefault(hour, {})
-        for k, v in counters.items():
-            row[k] = row.get(k, 0) + v
-
-    def add_demand(self, day, counts):
-        if self.fail:
-            raise CacheUnavailable("down")
-        self.writes += 1
-        row = self.demand.setdefault(day, {})
-        for k, v in counts.items():
-            row[k] = row.get(k, 0) + v
-
-    def read_hourly(self, hours):
-        return {h: self.rows[h] for h in hours if h in self.rows}
 
 
 def make_cleanup(clock, maint, *, spotify=None, demand=None, usage=None, telemetry=None, checkpoints=None):

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from musicboxd.ports import TIER_POPULAR
-from musicboxd.services.populate import CallCounter, PopulateOptions, PopulateService
+from musicboxd.services.call_counter import CallCounter
+from musicboxd.services.populate import PopulateOptions, PopulateService
 from tests.fakes import FakeClock, make_album
 from tests.job_fakes import FakeSpotify, MemoryCheckpoints, MemoryDemand, MemoryStore, album_id
 

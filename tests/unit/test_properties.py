@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from musicboxd import wiring
 from musicboxd.normalize import normalize_query
 from musicboxd.services.catalog import search_key
-from tests.unit.test_api import FakeContainer
+from tests.unit.test_api import make_fake
 from tools.localstack.apigw import Gateway
 
 LETTERS = st.characters(categories=("Lu", "Ll", "Lt", "Lm", "Lo"))
@@ -59,7 +59,7 @@ def test_case_does_not_matter(text):
 
 @pytest.fixture(scope="module")
 def gateway():
-    fake = FakeContainer()
+    fake = make_fake()
     wiring.set_container(fake)
     yield Gateway(), fake
     wiring.set_container(None)

@@ -76,16 +76,16 @@ class Bar:
 
 def run_job(job: str, event: dict[str, Any], *, timeout: float = 900.0, progress=None) -> dict[str, Any]:
     """Call the job's handler in-process; ``progress`` receives populate's Progress updates."""
-    from musicboxd import jobs
+    from musicboxd import job_runner
     from tools.localstack.apigw import load_handler
 
     handler = load_handler(job)
     context = LambdaContext(function_name=f"musicboxd-{job}", timeout_seconds=timeout)
-    jobs.set_progress_hook(progress)
+    job_runner.set_progress_hook(progress)
     try:
         return handler(event, context)
     finally:
-        jobs.set_progress_hook(None)
+        job_runner.set_progress_hook(None)
 
 
 def main(argv: list[str] | None = None) -> int:

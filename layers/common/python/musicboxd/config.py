@@ -62,9 +62,9 @@ def _no_trailing_slash(raw: str) -> str:
 
 
 def _populate_source_names() -> tuple[str, ...]:
-    from musicboxd.services.populate.registry import SOURCE_NAMES
+    from musicboxd.services.populate.registry import source_names
 
-    return SOURCE_NAMES
+    return source_names()
 
 
 @dataclass(frozen=True)

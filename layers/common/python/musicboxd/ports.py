@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from musicboxd.models import Album, AlbumSummary, SearchPage
 
@@ -177,3 +177,71 @@ class Tier1Search(Protocol):
     """What SearchService asks between its exact-query cache and Spotify."""
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None: ...
+
+
+class Telemetry(Protocol):
+    """Metrics: services count without importing Powertools (``adapters/metrics.py``)."""
+
+    def count(self, name: str, value: float = 1) -> None: ...
+
+
+class Lease(Protocol):
+    """A short exclusive lease by name (the token fetch, a populate run)."""
+
+    def acquire(self, name: str, *, ttl_seconds: float) -> bool: ...
+
+    def release(self, name: str) -> None: ...
+
+
+# ----------------------------------------------------------------------------- background jobs
+
+
+class PopulateCatalog(Protocol):
+    """Spotify as populate and cleanup use it (``SpotifyCatalog`` satisfies it)."""
+
+    def search_raw(self, query: str, *, limit: int, offset: int) -> dict[str, Any]: ...
+
+    def search_albums(self, query: str, *, limit: int, offset: int) -> SearchPage: ...
+
+    def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
+
+    def get_albums(self, album_ids: list[str]) -> list[Album]: ...
+
+
+class CallMeter(Protocol):
+    """Spotify calls observed so far (fed by the adapter's ``observe`` callback)."""
+
+    @property
+    def used(self) -> int: ...
+
+
+class PopularStore(Protocol):
+    def album_expiries(self, album_ids: list[str]) -> dict[str, float]: ...
+
+    def put_popular(self, album: Album, *, tier: str, ttl_seconds: int, source: str) -> None: ...
+
+    def put_missing(self, album_id: str, *, ttl_seconds: int) -> None: ...
+
+
+class CheckpointStore(Protocol):
+    def load(self, name: str) -> dict[str, Any] | None: ...
+
+    def save(self, name: str, state: dict[str, Any]) -> None: ...
+
+
+class DemandReader(Protocol):
+    def top_demand(self, days: list[str], *, max_items: int = ...) -> dict[str, int]: ...
+
+
+class Maintenance(Protocol):
+    """Expired-item reaping and cache statistics (cleanup)."""
+
+    def expired_page(
+        self, kind: str, now: float, *, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def delete_if_expired(self, pk: str, sk: str, now: float) -> bool: ...
+
+    def expiring_albums(self, now: float, until: float, *, limit: int = ...) -> list[tuple[str, str, float]]: ...
+
+    def count_items(self, kind: str, now: float, *, max_pages: int = ...) -> dict[str, int]: ...

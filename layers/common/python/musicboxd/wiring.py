@@ -1,7 +1,8 @@
 """Composition root: builds the real adapters from settings, lazily, once per container.
 
 A cache hit never imports httpx (the Spotify client is built on the first miss), and
-nothing here runs at import time. Tests replace the container with ``set_container``.
+nothing here runs at import time. Tests replace the container with ``set_container``
+(anything implementing ``musicboxd.container.Container``).
 """
 
 from __future__ import annotations
@@ -12,27 +13,15 @@ from typing import Any, TypeVar
 
 from musicboxd import deadline
 from musicboxd.config import Settings, settings
-from musicboxd.services.telemetry import Telemetry
+from musicboxd.container import Container
+from musicboxd.ports import Telemetry
 
 T = TypeVar("T")
 
 
-class PowertoolsTelemetry:
-    """Telemetry port over Powertools Metrics (EMF, flushed by the handler decorator)."""
+class AppContainer:
+    """The real adapters and services (implements ``Container`` and ``JobContainer``)."""
 
-    def __init__(self) -> None:
-        from aws_lambda_powertools import Metrics
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        self._metrics = Metrics()
-        self._unit = MetricUnit
-
-    def count(self, name: str, value: float = 1) -> None:
-        unit = self._unit.Milliseconds if name.endswith("Ms") else self._unit.Count
-        self._metrics.add_metric(name=name, unit=unit, value=value)
-
-
-class Container:
     def __init__(self, config: Settings, telemetry: Telemetry | None = None):
         self.settings = config
         self._telemetry = telemetry
@@ -58,7 +47,11 @@ class Container:
     def telemetry(self) -> Telemetry:
         from musicboxd.services.usage import FanoutTelemetry
 
-        return FanoutTelemetry(self._telemetry or PowertoolsTelemetry(), self.usage)
+        if self._telemetry is not None:
+            return FanoutTelemetry(self._telemetry, self.usage)
+        from musicboxd.adapters.powertools_metrics import PowertoolsTelemetry
+
+        return FanoutTelemetry(PowertoolsTelemetry(), self.usage)
 
     @cached_property
     def usage(self):
@@ -71,9 +64,38 @@ class Container:
 
     @cached_property
     def usage_store(self):
-        from musicboxd.adapters.jobs import DynamoUsage
+        from musicboxd.adapters.job_stores import DynamoUsage
 
         return DynamoUsage(self.model, ttl_seconds=self.settings.usage_ttl_seconds)
+
+    @cached_property
+    def demand_reader(self):
+        return self.usage_store
+
+    @cached_property
+    def album_store(self):
+        from musicboxd.adapters.job_stores import DynamoAlbumStore
+
+        return DynamoAlbumStore(self.model)
+
+    @cached_property
+    def checkpoints(self):
+        from musicboxd.adapters.job_stores import DynamoCheckpoints
+
+        return DynamoCheckpoints(self.model)
+
+    @cached_property
+    def maintenance(self):
+        from musicboxd.adapters.job_stores import DynamoMaintenance
+
+        return DynamoMaintenance(self.model)
+
+    @property
+    def job_lease(self):
+        """A new holder per run (a run's lease is never re-entered by another run of this container)."""
+        from musicboxd.adapters.dynamo import DynamoLease
+
+        return DynamoLease(self.model)
 
     @cached_property
     def model(self):
@@ -95,7 +117,8 @@ class Container:
 
     @cached_property
     def model_client(self):
-        """The botocore client under the PynamoDB model (built now, not on the first request)."""
+        """The PynamoDB model's own botocore client (no public handle: as in adapters/job_stores.py), built
+        before a SnapStart snapshot and its pooled connections dropped after each restore."""
         return self.model._get_connection().connection.client
 
     @cached_property
@@ -183,11 +206,8 @@ class Container:
 
     @cached_property
     def musicbrainz_budget(self):
-        """At most 1 request/s for the whole app (MusicBrainz's rule), same item scheme.
-
-        One call per 4 half-second slices: consecutive calls are >= 1.5 s apart, so network
-        jitter can never make two of them look closer than 1 s to MusicBrainz.
-        """
+        """MusicBrainz's 1 request/s for the whole app (policy in ``adapters/musicbrainz.py``), same item scheme."""
+        from musicboxd.adapters import musicbrainz as policy
         from musicboxd.adapters.rate_budget import DynamoBudgetStore
         from musicboxd.services.budget import SharedBudget
 
@@ -195,12 +215,18 @@ class Container:
             self.dynamodb_client,
             self.settings.table_name,
             name="musicbrainz",
-            limit=1,
-            window_seconds=1.1,
-            slice_seconds=0.5,
+            limit=policy.BUDGET_LIMIT,
+            window_seconds=policy.BUDGET_WINDOW_SECONDS,
+            slice_seconds=policy.BUDGET_SLICE_SECONDS,
         )
         self._renewed_after_restore(store)
-        return SharedBudget(store, name="musicbrainz", local_limit=1, window_seconds=1.0, quota_close_seconds=60)
+        return SharedBudget(
+            store,
+            name="musicbrainz",
+            local_limit=policy.BUDGET_LIMIT,
+            window_seconds=1.0,
+            quota_close_seconds=policy.BUDGET_QUOTA_CLOSE_SECONDS,
+        )
 
     @cached_property
     def musicbrainz(self):
@@ -239,8 +265,8 @@ class Container:
         fallbacks.append(SearchFallback("cache-only", lambda q, lim, off: self.cache_only.search(q, lim, off)))
         return fallbacks
 
-    def _observe(self, endpoint: str, status: int, seconds: float) -> None:
-        from musicboxd import telemetry as m
+    def observe_spotify(self, endpoint: str, status: int, seconds: float) -> None:
+        from musicboxd import metric_names as m
 
         self.spotify_budget.observe(status)
         self.usage.observe(endpoint, status, seconds)
@@ -271,7 +297,7 @@ class Container:
     def spotify(self):
         return self.spotify_catalog(
             budget=self.spotify_budget,
-            observe=self._observe,
+            observe=self.observe_spotify,
             on_rate_limited=self.spotify_budget.on_rate_limited,
         )
 
@@ -319,8 +345,8 @@ class Container:
 
     def rebuild_index(self):
         """Rebuild the tier-1 index, ranked by demand (end of populate, ``python -m tools.build_index``)."""
+        from musicboxd.adapters.album_demand import AlbumDemand
         from musicboxd.adapters.index_store import DynamoSearchedPages
-        from musicboxd.jobs import AlbumDemand
         from musicboxd.services.tier1 import rebuild_index
 
         return rebuild_index(
@@ -367,7 +393,7 @@ def container() -> Container:
     if _container is None:
         with _container_lock:
             if _container is None:
-                _container = Container(settings())
+                _container = AppContainer(settings())
     return _container
 
 

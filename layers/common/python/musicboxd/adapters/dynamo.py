@@ -25,7 +25,7 @@ import uuid
 import zlib
 from typing import Any
 
-from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import Attribute, BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -53,6 +53,23 @@ def _unpack(blob: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(blob))
 
 
+class ExpiryAttribute(TTLAttribute):
+    """The table's TTL attribute as epoch seconds, stored exactly like a NumberAttribute.
+
+    Services compare expiries as numbers, so it reads and writes numbers (not TTLAttribute's
+    datetimes); being a TTLAttribute lets ``Model.create_table`` switch DynamoDB's TTL on.
+    """
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        Attribute.__set__(self, instance, value)
+
+    def serialize(self, value: Any) -> Any:
+        return None if value is None else json.dumps(value)
+
+    def deserialize(self, value: Any) -> Any:
+        return json.loads(value)
+
+
 class _KindIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = KIND_INDEX
@@ -78,7 +95,7 @@ def make_model(settings: Settings) -> type[Model]:
         pk = UnicodeAttribute(hash_key=True)
         sk = UnicodeAttribute(range_key=True)
         kind = UnicodeAttribute(null=True)
-        expires_at = NumberAttribute(null=True)
+        expires_at = ExpiryAttribute(null=True)
         tier = UnicodeAttribute(null=True)
         fetched_at = NumberAttribute(null=True)
         data = BinaryAttribute(null=True, legacy_encoding=False)
@@ -90,14 +107,8 @@ def make_model(settings: Settings) -> type[Model]:
 
 
 def create_table(model: type[Model]) -> None:
-    """Create the table (local stack and tests; CDK owns it when deployed) with TTL on."""
-    if not model.exists():
-        model.create_table(wait=True)
-    client = model._get_connection().connection.client
-    client.update_time_to_live(
-        TableName=model.Meta.table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
+    """Create the table (local stack and tests; CDK owns it when deployed) with TTL on ``expires_at``."""
+    model.create_table(wait=True)  # also enables TTL on the model's TTLAttribute
 
 
 class DynamoCache:

@@ -1,29 +1,4 @@
-"""DynamoDB adapters of the tier-1 index: the chunked artifact store and the popular-tier reader.
-
-Why chunked items in the cache table rather than an S3 object: no new resource, bucket policy
-or IAM statement (the functions' grants are already scoped to this table); the whole artifact
-comes back in one BatchGetItem round trip (<= 100 keys, 16 MB), which is as fast as an S3 GET
-from Lambda; and the pointer flip is an ordinary conditional-free put on the same table.
-DynamoDB's 400 KB item limit is the only constraint, hence the chunks.
-
-Layout (kind ``INDEX``; the GSI is sparse for items without ``expires_at``):
-
-==========================  ==========  ==============================================
-pk                          sk          payload
-==========================  ==========  ==============================================
-``INDEX#current``           ``P``       ``data``: JSON pointer (version, chunks, sha256)
-``INDEX#<version>``         ``C#0000``  ``data``: bytes [0, 350 KB) of the zlib artifact
-``INDEX#<version>``         ``C#0001``  ...
-``SWEEP#<list>``            ``O#<off>`` ``data``: zlib JSON page of a popularity sweep
-==========================  ==========  ==============================================
-
-Sweep pages (kind ``SWEEP``, written by populate, read back when the index is built) carry
-``expires_at``, so the sparse GSI lists them; a newer sweep overwrites the same keys.
-
-A build writes every chunk first, then the pointer, so a reader never sees a half-written
-version; the previous version's chunks then get ``expires_at`` = now + 1 day (readers that
-fetched the old pointer a moment ago can still load it; TTL reaps them later).
-"""
+"""DynamoDB adapters of the tier-1 index: chunked artifact, sweep pages, popular-tier reader (docs/design/tier1.md)."""
 
 from __future__ import annotations
 

@@ -24,6 +24,13 @@ from musicboxd.ports import Deadline, RateBudget
 logger = logging.getLogger(__name__)
 
 MIN_CALL_SECONDS = 0.1
+# MusicBrainz's rule: at most 1 request/s for the whole app. The shared budget allows one call per
+# 4 half-second slices of a 1.1 s window: consecutive calls are >= 1.5 s apart, so network jitter
+# can never make two of them look closer than 1 s to MusicBrainz.
+BUDGET_LIMIT = 1
+BUDGET_WINDOW_SECONDS = 1.1
+BUDGET_SLICE_SECONDS = 0.5
+BUDGET_QUOTA_CLOSE_SECONDS = 60  # a MusicBrainz 503 closes the circuit this long
 MB_MAX_LIMIT = 100
 _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|])')
 

@@ -17,19 +17,19 @@ from musicboxd import deadline, snapstart
 from musicboxd.api.app import create_app
 from musicboxd.api.routers import routers_for
 from musicboxd.config import settings
+from musicboxd.log_config import share_logger_config
 
 
 def flush_usage() -> None:
     """Write the buffered usage/demand counters when their interval is due; never raises."""
     from musicboxd.wiring import container
 
-    usage = getattr(container(), "usage", None)  # test containers may have none
-    if usage is not None:
-        usage.maybe_flush()
+    container().usage.maybe_flush()
 
 
 def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     logger = Logger(service=function)
+    share_logger_config(logger)
     metrics = Metrics(service=function)
     app = create_app(*routers_for(function))
 

@@ -1,19 +1,5 @@
-"""The tier-1 index: popular albums, their folded names, and a token -> postings map.
-
-Built from the popular tier by :func:`musicboxd.services.tier1.rebuild_index`, serialized
-with :meth:`Tier1Index.dumps` and read back by :meth:`Tier1Index.loads` once per container.
-The artifact is the prepared in-memory state itself (columns, folded names, vocabulary and
-postings packed into one int32 array), zlib-compressed pickle protocol 5 read by an unpickler
-that refuses every global: a load rebuilds nothing (docs/cold-start.md has the figures and
-why that unpickler is safe).
-
-Two questions are answered from it, never from Spotify:
-
-* :meth:`Tier1Index.suggest` - typeahead: albums and artists whose names match every query
-  word, the last one as a prefix ("bjo" -> Björk), best matches first.
-* :meth:`Tier1Index.answer` - a full ``/search`` page, *only when confident* (see
-  :data:`CONFIDENCE_RULE`); otherwise ``None`` and the caller asks Spotify.
-"""
+"""The tier-1 index: popular albums, their folded names, and a token -> postings map (docs/design/tier1.md;
+the artifact format and why its unpickler is safe: docs/cold-start.md)."""
 
 from __future__ import annotations
 

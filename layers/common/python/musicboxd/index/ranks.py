@@ -1,25 +1,4 @@
-"""Popularity order learnt from Spotify's own result pages (the populate sweep).
-
-Development Mode hides ``popularity``, but a filter-only search (``year:2019``,
-``year:2000-2004``) is returned in Spotify's popularity order. The sweep stores such lists page
-by page; a list id names what it ranks:
-
-* ``y<lo>-<hi>`` / ``y<Y>``: the most popular albums released in those years, best first (a
-  range Spotify lets us page through whole holds every album of its years);
-* ``h<Y>``: the least popular albums of a year too big to page through (``tag:hipster``);
-* ``s<n>``: albums one cached Spotify search page ranked with the same match quality, hence in
-  popularity order (built by ``musicboxd.services.tier1`` from the searched tier).
-
-Per album we keep its positions in the lists that hold it, and an estimate of its position in
-the whole catalog (``est``, 0 = most popular) with a standard error (``err``): the quantile of
-its position in the list with the most albums, scaled to the catalog (with the finite-population
-correction, so the list of every album is exact).
-
-:func:`ordered` says whether the relative order of two albums is *known*: both in one list, or
-one in the top list of a range of years the other was released in (and so, not being in it, is
-below it), or estimates far enough apart for their errors (:data:`Z`). The index only answers
-``/search`` when every tie it has to break in its top results is known this way.
-"""
+"""Popularity order learnt from Spotify's own result pages, the populate sweep (docs/design/tier1.md)."""
 
 from __future__ import annotations
 

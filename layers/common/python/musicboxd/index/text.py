@@ -1,15 +1,4 @@
-"""Text folding and tokens for the tier-1 index (pure stdlib).
-
-Names and queries go through the same steps: :func:`musicboxd.normalize.normalize_query`
-(NFKC + casefold + whitespace), then :func:`musicboxd.normalize.strip_accents`, then a few
-letters that Unicode does not decompose (ø, æ, ł, ...) and apostrophes are folded. So
-"Björk", "BJORK" and "bjork" are one token, and "Sigur Rós" is found by "sigur ros".
-
-Words are runs of letters/digits. Scripts written without spaces (Han, kana, Thai, Lao,
-Khmer, Myanmar) are indexed as single characters *and* character bigrams, and a query run
-in those scripts becomes its bigrams (a lone character stays a unigram): "坂本" finds
-"坂本龍一" without any dictionary.
-"""
+"""Text folding and tokens for the tier-1 index, pure stdlib (docs/design/tier1.md)."""
 
 from __future__ import annotations
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 from musicboxd.errors import CacheUnavailable, NotFound, RateLimited, Unavailable
 from musicboxd.models import Album, SearchPage
 from musicboxd.normalize import normalize_query
-from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource, Tier1Search
+from musicboxd.ports import TIER_POPULAR, TIER_SEARCHED, AlbumCache, CatalogSource, Telemetry, Tier1Search
+from musicboxd.services.memory_telemetry import NullTelemetry
 from musicboxd.services.singleflight import SingleFlight
-from musicboxd.services.telemetry import NullTelemetry, Telemetry
 from musicboxd.services.usage import DemandRecorder, NullDemand
 
 T = TypeVar("T")

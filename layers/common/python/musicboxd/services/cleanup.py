@@ -1,17 +1,5 @@
 """Cleanup (daily): reap expired items, refresh the hottest albums ahead of expiry, publish stats.
-
-1. DynamoDB TTL deletes expired items lazily (often days later). Cleanup deletes the ones
-   still there: it pages through the ``by_kind_expiry`` GSI (``expires_at < now``) kind by
-   kind and deletes each item with the condition ``expires_at < now``, so an item refreshed
-   in the meantime is never deleted. Bounded by the invocation's remaining time; the cursor
-   is checkpointed so the next run resumes.
-2. Refresh-ahead: albums that expire within a day and that users asked for (demand
-   counters) are fetched again, hottest first, within a small Spotify call budget.
-3. Statistics as metrics: fresh items per tier, expired-unreaped items, hit rate of the
-   last 24 hours (from the hourly usage counters).
-
-No AWS or HTTP imports.
-"""
+See docs/design/cleanup.md."""
 
 from __future__ import annotations
 
@@ -19,30 +7,26 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 from musicboxd.errors import CacheUnavailable, Forbidden, NotFound, RateLimited, Unavailable
-from musicboxd.ports import TIER_POPULAR
-from musicboxd.services.populate.orchestrator import CallMeter, CheckpointStore, DemandReader, PopularStore, PopulateCatalog
-from musicboxd.services.telemetry import NullTelemetry, Telemetry
+from musicboxd.ports import (
+    TIER_POPULAR,
+    CallMeter,
+    CheckpointStore,
+    DemandReader,
+    Maintenance,
+    PopularStore,
+    PopulateCatalog,
+    Telemetry,
+)
+from musicboxd.services.memory_telemetry import NullTelemetry
 from musicboxd.services.usage import DEMAND_ALBUM, UsageStore, days_between, last_hours, summarize
 
 JOB = "cleanup"
 KINDS = ("ALBUM", "MISSING", "SEARCH", "LOCK")
 DAY = 86_400
-
-
-class Maintenance(Protocol):
-    def expired_page(
-        self, kind: str, now: float, *, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
-
-    def delete_if_expired(self, pk: str, sk: str, now: float) -> bool: ...
-
-    def expiring_albums(self, now: float, until: float, *, limit: int = ...) -> list[tuple[str, str, float]]: ...
-
-    def count_items(self, kind: str, now: float, *, max_pages: int = ...) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -116,8 +100,8 @@ class CleanupService:
             self._reap(state, options, now, remaining, report)
             state = {"status": "done", "kind": 0, "start": None, "completed_at": self._clock()}
             self._checkpoints.save(JOB, state)
-            if options.refresh and self._catalog is not None:
-                self._refresh_ahead(options, remaining, report)
+            if options.refresh and self._catalog is not None and self._store is not None:
+                self._refresh_ahead(self._catalog, self._store, options, remaining, report)
         except _Stop as stop:
             report.status, report.reason = "stopped", str(stop)
         finally:
@@ -159,7 +143,14 @@ class CleanupService:
 
     # -- 2. refresh-ahead
 
-    def _refresh_ahead(self, options, remaining, report) -> None:
+    def _refresh_ahead(
+        self,
+        catalog: PopulateCatalog,
+        store: PopularStore,
+        options: CleanupOptions,
+        remaining: Callable[[], float],
+        report: CleanupReport,
+    ) -> None:
         now = self._clock()
         expiring = self._maint.expiring_albums(now, now + options.refresh_window_seconds)
         if not expiring:
@@ -186,7 +177,7 @@ class CleanupService:
                 raise _Stop("deadline")
             ids = [album_id for _, album_id, _ in hot[i : i + chunk]]
             try:
-                albums = self._catalog.get_albums(ids)
+                albums = catalog.get_albums(ids)
             except RateLimited as exc:
                 self._log("refresh-ahead rate limited; stopping", {"retry_after": exc.retry_after})
                 break
@@ -197,7 +188,7 @@ class CleanupService:
                 tier = tiers.get(album.id) or TIER_POPULAR
                 ttl = options.popular_ttl_seconds if tier == TIER_POPULAR else options.album_ttl_seconds
                 try:
-                    self._store.put_popular(album, tier=tier, ttl_seconds=ttl, source="refresh")
+                    store.put_popular(album, tier=tier, ttl_seconds=ttl, source="refresh")
                     report.refreshed += 1
                 except CacheUnavailable as exc:
                     self._log("refresh-ahead write failed", {"error": str(exc)})

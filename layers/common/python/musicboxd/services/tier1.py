@@ -1,16 +1,4 @@
-"""Tier-1 search use cases: rebuild the index, hold it in memory, answer from it.
-
-* :func:`rebuild_index` - populate calls it at the end of each run (cleanup may too; locally
-  ``python -m tools.build_index``): reads the popularity sweep and the cached albums through
-  ports, ranks albums by Spotify's order where the sweep saw it (``musicboxd.index.ranks``) and
-  by our own signals otherwise, writes a new version and flips the pointer.
-* :class:`Tier1Holder` - the search Lambda's copy: loaded lazily on first use, once per
-  container, and re-checked for a newer version at most every ``recheck_seconds`` (one
-  small read of the pointer). A broken or missing index never fails a request: search just
-  goes on to Spotify, suggest answers nothing.
-
-No AWS or HTTP imports: the store and the album source come in through ports.
-"""
+"""Tier-1 search use cases: rebuild the index, hold it in memory, answer from it (docs/design/tier1.md)."""
 
 from __future__ import annotations
 

@@ -11,15 +11,8 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
-from musicboxd.ports import Clock, Token, TokenStore
-
-
-class Lease(Protocol):
-    def acquire(self, name: str, *, ttl_seconds: float) -> bool: ...
-
-    def release(self, name: str) -> None: ...
+from musicboxd.ports import Clock, Lease, Token, TokenStore
 
 
 class SystemClock:

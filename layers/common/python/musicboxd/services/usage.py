@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
 
 CACHE_METRICS = frozenset(
     {

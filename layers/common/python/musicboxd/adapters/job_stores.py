@@ -1,16 +1,4 @@
-"""DynamoDB adapters of the background jobs and usage analytics (same single table).
-
-=====================  =============  ==============================================
-pk                     sk             what
-=====================  =============  ==============================================
-``STATS#<yyyy-mm-ddThh>``  ``H``      hourly usage counters (atomic ADDs), TTL'd
-``DEMAND#<yyyy-mm-dd>``    ``A#<id>`` / ``Q#<query>``: ``hits`` (atomic ADD), TTL'd
-``JOB#<name>``             ``C``      a job's checkpoint (zlib JSON), TTL'd
-=====================  =============  ==============================================
-
-None of these carry ``kind``, so they stay out of the ``by_kind_expiry`` GSI (no GSI
-write cost on the hot path); DynamoDB's TTL reaps them.
-"""
+"""DynamoDB adapters of the background jobs and usage analytics, same single table (docs/design/cleanup.md)."""
 
 from __future__ import annotations
 
@@ -66,6 +54,11 @@ class _Guarded:
 
 
 class _Client:
+    """Raw DynamoDB calls PynamoDB's model API cannot express: ADDs on counter attributes named at
+    run time (usage, demand), reads projecting them, and page-bounded counting. They use the
+    model's own botocore client (no second client built at cold start); everything else in this
+    module goes through PynamoDB's public API (get, save, delete, batch_get, index query)."""
+
     def __init__(self, model):
         self.model = model
         self.table = model.Meta.table_name
@@ -186,11 +179,11 @@ class DynamoCheckpoints:
             raise CacheUnavailable(str(exc)) from exc
 
 
-class DynamoAlbumStore(_Client):
+class DynamoAlbumStore:
     """What populate and refresh-ahead need from the cache: expiries in bulk, tiered writes."""
 
     def __init__(self, model, *, clock=time.time):
-        super().__init__(model)
+        self.model = model
         self._clock = clock
         self._cache = DynamoCache(model, clock=clock)
 
@@ -198,9 +191,12 @@ class DynamoAlbumStore(_Client):
         """Expiry of every cached album/negative entry among ``album_ids`` (absent: not cached)."""
         if not album_ids:
             return {}
-        keys = [{"pk": {"S": album_pk(i)}, "sk": {"S": "A"}} for i in dict.fromkeys(album_ids)]
-        items = self.batch_get(keys, projection="pk, expires_at")
-        return {i["pk"]["S"].removeprefix("ALBUM#"): float(i.get("expires_at", {"N": "0"})["N"]) for i in items}
+        keys = [(album_pk(album_id), "A") for album_id in dict.fromkeys(album_ids)]
+        try:
+            items = list(self.model.batch_get(keys, attributes_to_get=["pk", "expires_at"]))
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        return {item.pk.removeprefix("ALBUM#"): float(item.expires_at or 0) for item in items}
 
     def put_popular(self, album: Album, *, tier: str, ttl_seconds: int, source: str) -> None:
         self._cache.put_album(album, tier=tier, ttl_seconds=ttl_seconds, origin=source)
@@ -216,22 +212,20 @@ class DynamoMaintenance(_Client):
         self, kind: str, now: float, *, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of (pk, sk, expires_at) whose ``expires_at < now``, oldest first."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": KIND_INDEX,
-            "KeyConditionExpression": "kind = :k AND expires_at < :now",
-            "ExpressionAttributeValues": {":k": {"S": kind}, ":now": {"N": str(int(now))}},
-            "ProjectionExpression": "pk, sk, kind, expires_at",
-            "Limit": limit,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        answer = self.client.query(**kwargs)
-        items = [
-            {"pk": i["pk"]["S"], "sk": i["sk"]["S"], "expires_at": float(i["expires_at"]["N"])}
-            for i in answer.get("Items", [])
-        ]
-        return items, answer.get("LastEvaluatedKey")
+        m = self.model
+        try:
+            results = m.by_kind.query(
+                kind,
+                m.expires_at < int(now),
+                attributes_to_get=["pk", "sk", "kind", "expires_at"],
+                limit=limit,
+                page_size=limit,
+                last_evaluated_key=start or None,
+            )
+            items = [{"pk": i.pk, "sk": i.sk, "expires_at": float(i.expires_at)} for i in results]
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        return items, results.last_evaluated_key
 
     def delete_if_expired(self, pk: str, sk: str, now: float) -> bool:
         """Delete unless the item is fresh (or already gone): ``expires_at < now`` is the condition."""
@@ -248,31 +242,17 @@ class DynamoMaintenance(_Client):
 
     def expiring_albums(self, now: float, until: float, *, limit: int = 1000) -> list[tuple[str, str, float]]:
         """(album id, tier, expires_at) of albums fresh now but expiring before ``until``."""
-        out: list[tuple[str, str, float]] = []
-        start = None
-        while len(out) < limit:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": KIND_INDEX,
-                "KeyConditionExpression": "kind = :k AND expires_at BETWEEN :now AND :until",
-                "ExpressionAttributeValues": {
-                    ":k": {"S": KIND_ALBUM},
-                    ":now": {"N": str(int(now))},
-                    ":until": {"N": str(int(until))},
-                },
-                "ProjectionExpression": "pk, tier, expires_at",
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            answer = self.client.query(**kwargs)
-            for i in answer.get("Items", []):
-                out.append(
-                    (i["pk"]["S"].removeprefix("ALBUM#"), i.get("tier", {"S": ""})["S"], float(i["expires_at"]["N"]))
-                )
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                break
-        return out[:limit]
+        m = self.model
+        try:
+            results = m.by_kind.query(
+                KIND_ALBUM,
+                m.expires_at.between(int(now), int(until)),
+                attributes_to_get=["pk", "tier", "expires_at"],
+                limit=limit,
+            )
+            return [(i.pk.removeprefix("ALBUM#"), i.tier or "", float(i.expires_at)) for i in results]
+        except PynamoDBException as exc:
+            raise CacheUnavailable(str(exc)) from exc
 
     def count_items(self, kind: str, now: float, *, max_pages: int = 50) -> dict[str, int]:
         """Fresh items per tier and expired-unreaped items of one kind (bounded; ``partial`` if cut)."""

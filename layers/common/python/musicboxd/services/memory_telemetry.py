@@ -1,13 +1,8 @@
-"""A metrics port so services can count without importing Powertools."""
+"""In-process implementations of the Telemetry port: one that drops counts, one that keeps them."""
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Protocol
-
-
-class Telemetry(Protocol):
-    def count(self, name: str, value: float = 1) -> None: ...
+from collections import defaultdict
 
 
 class NullTelemetry:
@@ -19,7 +14,7 @@ class CountingTelemetry:
     """In-memory counters (tests, local runs)."""
 
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+        self.counts: defaultdict[str, float] = defaultdict(float)
 
     def count(self, name: str, value: float = 1) -> None:
         self.counts[name] += value

@@ -1,20 +1,21 @@
-"""Composition of the background jobs (populate, cleanup): options from settings + event.
-
-The handlers in ``functions/populate`` and ``functions/cleanup`` stay thin: they call
-``run_populate``/``run_cleanup`` with the event and the Lambda context.
+"""Runs the background jobs (populate, cleanup): options from settings + event, services over
+the container's adapters. ``functions/populate`` and ``functions/cleanup`` call ``run_populate``
+/ ``run_cleanup`` with the event and the Lambda context.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from musicboxd import deadline
-from musicboxd import telemetry as m
+from musicboxd import metric_names as m
+from musicboxd.container import JobContainer
+from musicboxd.services.call_counter import CallCounter
 from musicboxd.services.cleanup import CleanupOptions, CleanupReport, CleanupService
-from musicboxd.services.populate import CallCounter, PopulateOptions, PopulateReport, PopulateService, Progress
-from musicboxd.wiring import Container, container
+from musicboxd.services.populate import PopulateOptions, PopulateReport, PopulateService, Progress
+from musicboxd.wiring import container
 
 Log = Callable[[str, dict[str, Any]], None]
 _progress_hook: Callable[[Progress], None] | None = None
@@ -48,13 +49,13 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def job_spotify(c: Container, counter: CallCounter):
+def job_spotify(c: JobContainer, counter: CallCounter):
     """A Spotify adapter for a background job: observed by ``counter`` and capped by it."""
-    counter.inner = getattr(c, "rate_budget", None)  # the app-wide budget, where one is wired
+    counter.inner = c.rate_budget  # the app-wide budget
 
     def observe(endpoint: str, status: int, seconds: float) -> None:
         counter.observe(endpoint, status, seconds)
-        c._observe(endpoint, status, seconds)
+        c.observe_spotify(endpoint, status, seconds)
 
     return c.spotify_catalog(
         budget=counter,
@@ -64,7 +65,7 @@ def job_spotify(c: Container, counter: CallCounter):
     )
 
 
-def populate_options(c: Container, event: Any) -> PopulateOptions:
+def populate_options(c: JobContainer, event: Any) -> PopulateOptions:
     s = c.settings
     o = overrides(event)
     return PopulateOptions(
@@ -95,12 +96,9 @@ def run_populate(
     *,
     log: Log | None = None,
     progress: Callable[[Progress], None] | None = None,
-    c: Container | None = None,
+    c: JobContainer | None = None,
 ) -> PopulateReport:
-    from musicboxd.adapters.dynamo import DynamoLease
-    from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints
-
-    c = c or container()
+    c = c or _job_container()
     progress = progress or _progress_hook
     options = populate_options(c, event)
     remaining = _remaining(context)
@@ -108,11 +106,11 @@ def run_populate(
     counter = CallCounter(options.budget)
     service = PopulateService(
         job_spotify(c, counter),
-        DynamoAlbumStore(c.model),
-        DynamoCheckpoints(c.model),
+        c.album_store,
+        c.checkpoints,
         counter,
-        demand=c.usage_store,
-        lease=DynamoLease(c.model),
+        demand=c.demand_reader,
+        lease=c.job_lease,
         sweeps=c.sweep_store,
         log=log,
     )
@@ -136,25 +134,7 @@ def run_populate(
     return report
 
 
-class AlbumDemand:
-    """DemandCounts port over the daily demand counters: album id -> requests in the last days."""
-
-    def __init__(self, store, *, days: int = 7, clock: Callable[[], float] | None = None):
-        import time
-
-        self._store = store
-        self._days = days
-        self._clock = clock or time.time
-
-    def demand(self) -> dict[str, float]:
-        from musicboxd.services.usage import DEMAND_ALBUM, days_between
-
-        now = self._clock()
-        counts = self._store.top_demand(days_between(now - self._days * 86_400, now))
-        return {k.removeprefix(DEMAND_ALBUM): float(v) for k, v in counts.items() if k.startswith(DEMAND_ALBUM)}
-
-
-def rebuild_tier1(c: Container, log: Log | None = None) -> None:
+def rebuild_tier1(c: JobContainer, log: Log | None = None) -> None:
     """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises."""
     try:
         pointer = c.rebuild_index()
@@ -165,7 +145,7 @@ def rebuild_tier1(c: Container, log: Log | None = None) -> None:
             log("tier-1 index rebuild failed", {"error": repr(exc)})
 
 
-def cleanup_options(c: Container, event: Any) -> CleanupOptions:
+def cleanup_options(c: JobContainer, event: Any) -> CleanupOptions:
     s = c.settings
     o = overrides(event)
     return CleanupOptions(
@@ -180,20 +160,18 @@ def cleanup_options(c: Container, event: Any) -> CleanupOptions:
     )
 
 
-def run_cleanup(event: Any, context: Any, *, log: Log | None = None, c: Container | None = None) -> CleanupReport:
-    from musicboxd.adapters.jobs import DynamoAlbumStore, DynamoCheckpoints, DynamoMaintenance
-
-    c = c or container()
+def run_cleanup(event: Any, context: Any, *, log: Log | None = None, c: JobContainer | None = None) -> CleanupReport:
+    c = c or _job_container()
     options = cleanup_options(c, event)
     deadline.begin(math.inf, context)
     counter = CallCounter(options.refresh_budget)
     service = CleanupService(
-        DynamoMaintenance(c.model),
-        DynamoCheckpoints(c.model),
+        c.maintenance,
+        c.checkpoints,
         catalog=job_spotify(c, counter),
-        store=DynamoAlbumStore(c.model),
+        store=c.album_store,
         meter=counter,
-        demand=c.usage_store,
+        demand=c.demand_reader,
         usage=c.usage_store,
         telemetry=c.telemetry,
         log=log,
@@ -202,3 +180,8 @@ def run_cleanup(event: Any, context: Any, *, log: Log | None = None, c: Containe
         return service.run(options, remaining=_remaining(context))
     finally:
         c.usage.flush()
+
+
+def _job_container() -> JobContainer:
+    """The composition root as the jobs use it (``wiring.AppContainer`` implements ``JobContainer``)."""
+    return cast(JobContainer, container())
