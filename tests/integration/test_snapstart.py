@@ -80,8 +80,8 @@ def cached(table_settings):
     return table_settings
 
 
-def simulate(settings, endpoint: str, function: str, path: str, *extra: str) -> dict:
-    env = {
+def function_env(settings, endpoint: str) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": f"{ROOT / 'layers' / 'common' / 'python'}{os.pathsep}{ROOT}",
         "TABLE_NAME": settings.table_name,
@@ -94,6 +94,10 @@ def simulate(settings, endpoint: str, function: str, path: str, *extra: str) -> 
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }
+
+
+def simulate(settings, endpoint: str, function: str, path: str, *extra: str) -> dict:
+    env = function_env(settings, endpoint)
     done = subprocess.run(
         [sys.executable, "-m", "tools.snapstart_sim", function, path, *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -126,3 +130,30 @@ def test_a_restored_album_copy_answers_from_the_cache(cached, keep_alive_moto):
         assert copy["headers"]["X-Cache"] == "HIT" and copy["body"]["id"] == ALBUM_ID
     assert set(first["sockets"]).isdisjoint(second["sockets"])
     assert first["lease_holder"] != second["lease_holder"]
+
+
+# Imported by a miss only (wiring builds these on the first miss): a hit must not pay for them.
+MISS_ONLY = ("httpx", "tenacity", "musicboxd.adapters.spotify", "musicboxd.adapters.musicbrainz")
+_HIT_WITHOUT_SNAPSHOT = """
+import json, sys
+sys.path.insert(0, ".")
+from tools.localstack.apigw import LambdaContext, build_event, load_handler, match
+function, path = sys.argv[1:3]
+handler = load_handler(function)
+route, parameters, _ = match("GET", path.split("?", 1)[0])
+response = handler(build_event("GET", path, route=route, path_parameters=parameters), LambdaContext(function))
+print(json.dumps({"status": response["statusCode"], "cache": response["multiValueHeaders"]["X-Cache"],
+                  "imported": sorted(name for name in sys.modules if name in json.loads(sys.argv[3]))}))
+"""
+
+
+@pytest.mark.parametrize(("function", "path"), [("search", "/search?q=homogenic"), ("album", f"/albums/{ALBUM_ID}")])
+def test_a_cache_hit_without_snapstart_imports_nothing_only_a_miss_needs(cached, moto_url, function, path):
+    done = subprocess.run(
+        [sys.executable, "-c", _HIT_WITHOUT_SNAPSHOT, function, path, json.dumps(MISS_ONLY)],
+        cwd=ROOT, env=function_env(cached, moto_url), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout)
+    assert (answer["status"], answer["cache"]) == (200, ["HIT"])
+    assert answer["imported"] == []
