@@ -26,8 +26,10 @@ venv: $(STAMP) ## create .venv with pinned dependencies
 test: venv node_modules ## run every test suite (unit, integration, infra, e2e, resilience, bench smoke)
 	$(BIN)/pytest
 
-lint: venv ## ruff
+lint: venv ## ruff check, ruff format --check, mypy on layers/ and infra/ (config: pyproject.toml); CI runs it first
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 populate: venv ## run the populate job once against make run's stack (BUDGET=, SOURCES=, ARGS=)
 	$(BIN)/python -m tools.jobs populate $(if $(BUDGET),--budget $(BUDGET)) $(if $(SOURCES),--sources $(SOURCES)) $(ARGS)
@@ -55,6 +57,10 @@ bench-tier1: venv ## tier-1 figures: index size/load for 18k and 50k albums; sha
 .PHONY: bench
 bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
 	$(BIN)/python -m bench
+
+.PHONY: openapi
+openapi: venv ## regenerate the OpenAPI document served at /openapi.json (layers/.../musicboxd/api/openapi.json)
+	$(BIN)/python -m musicboxd.api.openapi
 
 .PHONY: bench-coldstart
 bench-coldstart: venv ## cold-start figures only (Python 3.13, layer built for this machine): BENCHMARKS.md section

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -126,7 +127,7 @@ def from_context(node: Node) -> StageConfig:
     if name not in DEFAULTS:
         raise ValueError(f"context stage must be one of {STAGES}, got {name!r}")
     cfg = DEFAULTS[name]
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}  # field name -> value; dataclasses.replace checks the names
     if origin := node.try_get_context("web_origin"):
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):

@@ -11,7 +11,7 @@ import json
 import os
 import time
 
-from tools.localstack.stack import STACK_FILE
+from tools.localstack import STACK_FILE
 
 
 def main() -> int:

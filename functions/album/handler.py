@@ -1,5 +1,10 @@
 """Album function: GET /albums/{id}."""
 
-from musicboxd.api.lambda_entry import make_handler
+from musicboxd.api import routes_album
+from musicboxd.api.app import create_app
+from musicboxd.api.lambda_entry import http_handler
 
-handler = make_handler("album")
+app = create_app()
+app.include_router(routes_album.router)
+
+handler = http_handler(app, function="album")

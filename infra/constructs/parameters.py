@@ -81,8 +81,11 @@ class SpotifyParameters(Construct):
                 },
             )
         )
+        role = grantee.grant_principal  # its DefaultPolicy holds the statement
+        if not isinstance(role, Construct):
+            raise TypeError("grant() needs a grantee whose principal is a role in this app")
         acknowledge(
-            grantee.grant_principal,  # the role; its DefaultPolicy holds the statement
+            role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
             "SecureString parameters use the AWS-managed aws/ssm key, whose key id is per account "
             "and unknown at synth time; kms:ViaService=ssm.<region> and kms:CallerAccount limit "

@@ -10,6 +10,7 @@ import pytest
 
 from infra.constructs.layer import RUNTIME_PROVIDED, PipLayerBundler
 from infra.paths import LAYER_DIR
+from musicboxd.api.openapi import SWAGGER_ASSETS
 
 MAX_UNZIPPED = 20 * 1024 * 1024
 EXPECTED = (
@@ -44,6 +45,9 @@ def test_layer_size_and_content(layer, tmp_path):
         assert (site / pkg / "__init__.py").is_file(), pkg
     for pkg in RUNTIME_PROVIDED:
         assert not (site / pkg).exists(), f"{pkg} ships with the Lambda runtime"
+    swagger_ui = site / "aws_lambda_powertools" / "event_handler" / "openapi" / "swagger_ui"
+    for asset in SWAGGER_ASSETS:  # /docs serves them from the layer (no CDN)
+        assert (swagger_ui / asset).is_file(), asset
     assert not list(site.rglob("__pycache__"))
     native = [p.name for p in site.rglob("*.so")]
     assert native and all("cpython-313-aarch64-linux-gnu" in n for n in native), native

@@ -148,6 +148,19 @@ def test_health_openapi_docs(api):
     assert status == 200 and b"swagger" in html.lower()
 
 
+def test_docs_load_swagger_ui_from_our_own_routes_not_a_cdn(api):
+    call, _ = api
+    _, _, html = call("/docs")
+    assert b"http" not in html  # nothing fetched from another host: works offline
+    for asset, marker in (("swagger-ui-bundle.min.js", b"SwaggerUIBundle"), ("swagger-ui.min.css", b".swagger-ui")):
+        assert asset.encode() in html
+        status, headers, body = call(f"/docs/{asset}")
+        assert status == 200 and marker in body, asset
+        assert headers["Content-Type"].startswith(("text/javascript", "text/css"))
+    status, _, body = call("/docs/secrets.txt")
+    assert_envelope(status, body, 404)
+
+
 def test_cors_headers_for_the_web_app(api):
     call, _ = api
     from tools.localstack.apigw import Gateway

@@ -237,6 +237,23 @@ def test_rebuild_then_holder_picks_up_a_new_version_after_the_recheck_interval()
     assert holder.version != first and holder.loads == 2 and store.reads == reads + 1
 
 
+def test_a_container_without_an_index_looks_again_within_seconds_then_every_interval():
+    """make run: the search container starts before the first build; /suggest must not stay [] for minutes."""
+    clock = FakeClock()
+    store = MemoryIndexStore()
+    holder = Tier1Holder(store, recheck_seconds=300, empty_recheck_seconds=5, clock=clock)
+    assert holder.suggest("homo", limit=5) == []
+    rebuild_index(ListSource([make_album()], clock), store, clock=clock)
+    clock.advance(4)
+    assert holder.suggest("homo", limit=5) == []  # not yet: at most one look per 5 s while empty
+    clock.advance(1)
+    assert [s.name for s in holder.suggest("homo", limit=5)] == ["Homogenic"]
+    reads = store.reads
+    clock.advance(60)
+    holder.suggest("homo", limit=5)
+    assert store.reads == reads  # loaded: back to the normal interval
+
+
 def test_holder_without_index_answers_nothing_and_search_disabled():
     clock = FakeClock()
     store = MemoryIndexStore()

@@ -21,7 +21,6 @@ import pickle
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -389,10 +388,6 @@ class Catalog:
             )
         return tracks
 
-    def all_tracks(self) -> Iterator[Track]:
-        for album in self.albums:
-            yield from self._make_tracks(album)
-
     # -- determinism -----------------------------------------------------------------------------
     def canonical_json(self, tracks_every: int = 1) -> bytes:
         """Canonical dump of the catalog (sorted keys, fixed separators).
@@ -507,165 +502,137 @@ def _album_counts(rng: random.Random, n_artists: int, n_albums: int) -> list[int
 
 
 def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
-    import faker
+    """The catalog of ``seed``, in phases that draw from one seeded generator in a fixed order.
 
+    The order of the phases (and of the draws inside each) is part of the catalog: reordering
+    them changes every album after the change (``tests/unit/emulator/test_catalog.py``).
+    """
     started = time.perf_counter()
     rng = random.Random(f"catalog:{seed}")
-    locale_names = list(LOCALES)
-    fakers = {}
-    for i, loc in enumerate(locale_names):
-        fk = faker.Faker(loc)
-        fk.seed_instance(seed * 1000 + i)
-        fakers[loc] = fk
-    pools = _word_pools(fakers)
-    weights = [LOCALES[loc][0] for loc in locale_names]
+    locales = _Locales.seeded(seed)
+    artists = _artists(seed, rng, locales)
+    n_various = ALBUM_COUNT // 40  # 500 compilations by Various Artists
+    counts = _album_counts(rng, ARTIST_COUNT - 1, ALBUM_COUNT - n_various)
+    _artist_popularity(rng, artists, counts)
+    labels = _labels(rng, locales)
+    albums = _albums(seed, rng, locales, artists, _album_plan(rng, counts, n_various), labels)
+    playlists = _playlists(seed, rng, albums, artists)
+    catalog = Catalog(seed, artists, albums, playlists, locales.pools)
+    catalog.generated_in = catalog.loaded_in = time.perf_counter() - started
+    return catalog
 
-    # Artists. Index 0 is "Various Artists" (compilations).
-    artists: list[Artist] = []
-    va_id = "0LyfQWJT6nXafLPZqxe9Of"  # Spotify's real "Various Artists" id
-    artists.append(
-        Artist(
-            0,
-            va_id,
-            VARIOUS_ARTISTS_NAME,
-            "en_US",
-            60,
-            0,
-            "89ad4ac3-39f7-470e-963a-56509c546377",
-            VARIOUS_ARTISTS_NAME,
-        )
+
+@dataclass
+class _Locales:
+    names: list[str]
+    weights: list[float]
+    fakers: dict
+    pools: dict[str, list[str]]
+
+    @classmethod
+    def seeded(cls, seed: int) -> _Locales:
+        import faker
+
+        names = list(LOCALES)
+        fakers = {}
+        for i, loc in enumerate(names):
+            fk = faker.Faker(loc)
+            fk.seed_instance(seed * 1000 + i)
+            fakers[loc] = fk
+        return cls(names, [LOCALES[loc][0] for loc in names], fakers, _word_pools(fakers))
+
+    def pick(self, rng: random.Random) -> str:
+        return rng.choices(self.names, self.weights)[0]
+
+
+def _artists(seed: int, rng: random.Random, locales: _Locales) -> list[Artist]:
+    """Index 0 is "Various Artists" (compilations), with Spotify's real id."""
+    various = Artist(
+        0,
+        "0LyfQWJT6nXafLPZqxe9Of",
+        VARIOUS_ARTISTS_NAME,
+        "en_US",
+        60,
+        0,
+        "89ad4ac3-39f7-470e-963a-56509c546377",
+        VARIOUS_ARTISTS_NAME,
     )
+    artists = [various]
     for i in range(1, ARTIST_COUNT):
-        loc = rng.choices(locale_names, weights)[0]
-        name = _artist_name(rng, fakers[loc], loc, pools[loc])
+        loc = locales.pick(rng)
+        name = _artist_name(rng, locales.fakers[loc], loc, locales.pools[loc])
         aid = base62_id(seed, "artist", i)
         sort_name = name[4:] + ", The" if name.startswith("The ") else name
         artists.append(Artist(i, aid, name, loc, 0, 0, mbid("artist", aid), sort_name))
+    return artists
 
-    n_various = ALBUM_COUNT // 40  # 500 compilations by Various Artists
-    counts = _album_counts(rng, ARTIST_COUNT - 1, ALBUM_COUNT - n_various)
-    order = list(range(1, ARTIST_COUNT))
-    for artist_index, count in zip(order, counts, strict=True):
-        a = artists[artist_index]
+
+def _artist_popularity(rng: random.Random, artists: list[Artist], counts: list[int]) -> None:
+    """More albums, more popular (with noise); followers follow popularity."""
+    for artist_index, count in zip(range(1, ARTIST_COUNT), counts, strict=True):
+        artist = artists[artist_index]
         base = min(95, 8 + 14 * math.log1p(count) + rng.gauss(0, 12))
-        a.popularity = int(max(0, min(100, base)))
-        a.followers = int(10 ** (a.popularity / 16) * rng.uniform(0.5, 3))
-    labels = list(_MAJOR_LABELS) + [
-        f"{fakers['en_US'].last_name()} {rng.choice(('Records', 'Music', 'Recordings', 'Sounds'))}" for _ in range(240)
-    ]
-    artist_label = {i: rng.choice(labels) for i in range(ARTIST_COUNT)}
+        artist.popularity = int(max(0, min(100, base)))
+        artist.followers = int(10 ** (artist.popularity / 16) * rng.uniform(0.5, 3))
 
-    # Albums: per-artist plan, then compilations, then a deterministic global shuffle of positions.
-    plans: list[tuple[int, int]] = []  # (artist index, ordinal within artist)
-    for artist_index, count in zip(order, counts, strict=True):
+
+@dataclass
+class _Labels:
+    names: list[str]
+    by_artist: dict[int, str]
+
+
+def _labels(rng: random.Random, locales: _Locales) -> _Labels:
+    names = list(_MAJOR_LABELS) + [
+        f"{locales.fakers['en_US'].last_name()} {rng.choice(('Records', 'Music', 'Recordings', 'Sounds'))}"
+        for _ in range(240)
+    ]
+    return _Labels(names, {i: rng.choice(names) for i in range(ARTIST_COUNT)})
+
+
+def _album_plan(rng: random.Random, counts: list[int], n_various: int) -> list[tuple[int, int]]:
+    """(artist index, ordinal within artist) per album: each artist's, then compilations, shuffled."""
+    plans: list[tuple[int, int]] = []
+    for artist_index, count in zip(range(1, ARTIST_COUNT), counts, strict=True):
         plans.extend((artist_index, k) for k in range(count))
     plans.extend((0, k) for k in range(n_various))
     rng.shuffle(plans)
+    return plans
 
+
+def _albums(
+    seed: int,
+    rng: random.Random,
+    locales: _Locales,
+    artists: list[Artist],
+    plans: list[tuple[int, int]],
+    labels: _Labels,
+) -> list[Album]:
     albums: list[Album] = []
     by_artist_titles: dict[int, list[int]] = {}
     for idx, (artist_index, _ordinal) in enumerate(plans):
         artist = artists[artist_index]
-        loc = artist.locale if artist_index else rng.choices(locale_names, weights)[0]
-        pool = pools[loc]
+        loc = artist.locale if artist_index else locales.pick(rng)
         album_id = base62_id(seed, "album", idx)
-        variant_of = None
         artist_tuple = (artist_index,)
         if artist_index and rng.random() < 0.05:  # collaborations
             other = rng.randrange(1, ARTIST_COUNT)
             if other != artist_index:
                 artist_tuple = (artist_index, other)
-
-        # type and size
-        roll = rng.random()
-        if artist_index == 0:
-            album_type, mb_type = "compilation", "Album"
-            total = rng.randint(12, 40)
-        elif roll < 0.33:
-            album_type, mb_type, total = "single", "Single", rng.choice((1, 1, 1, 2, 2, 3))
-        elif roll < 0.48:
-            album_type, mb_type, total = "single", "EP", rng.randint(4, 6)
-        elif roll < 0.52:
-            album_type, mb_type, total = "compilation", "Album", rng.randint(14, 30)
-        else:
-            album_type, mb_type, total = "album", "Album", rng.randint(7, 18)
-
-        # title
-        previous = by_artist_titles.get(artist_index, [])
-        t_roll = rng.random()
-        if artist_index == 0:
-            if rng.random() < 0.5:
-                name = f"{rng.choice(_EN_COMMON_TITLES)} {rng.choice(_VA_WORDS)} {rng.randint(1990, 2025)}"
-            else:
-                name = f"{_title(rng, pool, rng.randint(1, 2))} {rng.choice(_VA_SUFFIXES)}"
-        elif previous and album_type != "single" and t_roll < 0.12:
-            original = albums[rng.choice(previous)]
-            variant_of = original.index
-            suffix = rng.choice(_VARIANT_SUFFIXES).format(year=rng.randint(2005, 2025), n=rng.choice((10, 20, 25, 30)))
-            name = original.name + suffix
-            album_type, mb_type = original.album_type, original.mb_type
-            total = original.total_tracks + (rng.randint(2, 14) if "Remaster" not in suffix else 0)
-        elif loc == "en_US" and t_roll < 0.30 or t_roll < 0.14:
-            common = rng.choice(_EN_COMMON_TITLES)
-            form = rng.random()
-            if common == "Live" and form < 0.6:
-                name = f"Live {rng.choice(('at', 'in', 'from'))} {rng.choice(_LIVE_CITIES)}"
-            elif common == "Love" and form < 0.7:
-                name = rng.choice(("Love {w}", "{w} Love", "Love & {w}", "Songs of Love", "Love Is {w}")).format(
-                    w=rng.choice(_EN_WORDS)
-                )
-            elif common == "Greatest Hits" and form < 0.4:
-                name = f"Greatest Hits, Vol. {rng.randint(1, 3)}"
-            else:
-                name = common
-            if album_type == "single" and mb_type == "EP":
-                name += " - EP"
-        elif t_roll < 0.18:
-            name = artist.name  # self-titled
-        else:
-            name = _title(rng, pool, rng.choice((1, 1, 2, 2, 2, 3, 4)))
-            if mb_type == "EP" and rng.random() < 0.5:
-                name += " - EP"
-
-        # a few giant releases (60-200 tracks) and multi-disc albums
-        discs = 1
-        if artist_index and rng.random() < 0.004 and variant_of is None:
-            total = rng.randint(60, 200)
-            album_type, mb_type = "compilation", "Album"
-            name = rng.choice(_BIG_TITLES).format(n=rng.randint(1, 4))
-        if total >= 60:
-            discs = math.ceil(total / rng.choice((20, 25, 30)))
-        elif total > 20 or (album_type == "album" and rng.random() < 0.05):
-            discs = 2
-
-        # release date
-        if rng.random() < 0.012:
-            recent_days, date, precision = rng.randint(0, 27), "", "day"
-        else:
-            recent_days = None
-            year = max(1950, 2026 - int(rng.expovariate(1 / 11)))
-            month = rng.randint(1, 9) if year == 2026 else rng.randint(1, 12)
-            day = rng.randint(1, 28)
-            p_roll = rng.random()
-            old = year < 1990
-            if p_roll < (0.35 if old else 0.05):
-                date, precision = f"{year:04d}", "year"
-            elif p_roll < (0.5 if old else 0.12):
-                date, precision = f"{year:04d}-{month:02d}", "month"
-            else:
-                date, precision = f"{year:04d}-{month:02d}-{day:02d}", "day"
-            if variant_of is not None:
-                orig = albums[variant_of]
-                if orig.recent_days is None and date[:4] < orig.release_date[:4]:
-                    date, precision = orig.release_date, orig.precision
-
+        album_type, mb_type, total = _album_shape(rng, artist_index)
+        title = _album_title(rng, artist, loc, locales.pools[loc], albums, by_artist_titles.get(artist_index, []),
+                             (album_type, mb_type, total))  # fmt: skip
+        name, variant_of, (album_type, mb_type, total) = title
+        name, album_type, mb_type, total, discs = _album_size(rng, artist_index, variant_of, name, album_type,
+                                                              mb_type, total)  # fmt: skip
+        date, precision, recent_days = _release_date(rng, albums[variant_of] if variant_of is not None else None)
         pop = artist.popularity + rng.gauss(0, 10) - (8 if variant_of is not None else 0)
         if recent_days is not None:
             pop += 10
         markets = MARKETS
         if rng.random() < 0.08:
             markets = tuple(sorted(set(LOCALES[loc][1]) | {"US"} if rng.random() < 0.5 else set(LOCALES[loc][1])))
-        label = artist_label[artist_index] if rng.random() < 0.85 else rng.choice(labels)
+        label = labels.by_artist[artist_index] if rng.random() < 0.85 else rng.choice(labels.names)
         album = Album(
             index=idx,
             id=album_id,
@@ -692,11 +659,108 @@ def generate_catalog(seed: int = DEFAULT_SEED) -> Catalog:
         by_artist_titles.setdefault(artist_index, []).append(idx)
         for ai in artist_tuple:
             artists[ai].albums.append(idx)
+    return albums
 
-    playlists = _playlists(seed, rng, albums, artists)
-    catalog = Catalog(seed, artists, albums, playlists, pools)
-    catalog.generated_in = catalog.loaded_in = time.perf_counter() - started
-    return catalog
+
+def _album_shape(rng: random.Random, artist_index: int) -> tuple[str, str, int]:
+    """(Spotify album type, MusicBrainz primary type, track count)."""
+    roll = rng.random()
+    if artist_index == 0:
+        return "compilation", "Album", rng.randint(12, 40)
+    if roll < 0.33:
+        return "single", "Single", rng.choice((1, 1, 1, 2, 2, 3))
+    if roll < 0.48:
+        return "single", "EP", rng.randint(4, 6)
+    if roll < 0.52:
+        return "compilation", "Album", rng.randint(14, 30)
+    return "album", "Album", rng.randint(7, 18)
+
+
+def _album_title(
+    rng: random.Random,
+    artist: Artist,
+    loc: str,
+    pool: list[str],
+    albums: list[Album],
+    previous: list[int],
+    shape: tuple[str, str, int],
+) -> tuple[str, int | None, tuple[str, str, int]]:
+    """(title, index of the album this one is a variant of, shape); a variant takes its original's shape."""
+    album_type, mb_type, total = shape
+    t_roll = rng.random()
+    if artist.index == 0:
+        if rng.random() < 0.5:
+            return f"{rng.choice(_EN_COMMON_TITLES)} {rng.choice(_VA_WORDS)} {rng.randint(1990, 2025)}", None, shape
+        return f"{_title(rng, pool, rng.randint(1, 2))} {rng.choice(_VA_SUFFIXES)}", None, shape
+    if previous and album_type != "single" and t_roll < 0.12:
+        original = albums[rng.choice(previous)]
+        suffix = rng.choice(_VARIANT_SUFFIXES).format(year=rng.randint(2005, 2025), n=rng.choice((10, 20, 25, 30)))
+        total = original.total_tracks + (rng.randint(2, 14) if "Remaster" not in suffix else 0)
+        return original.name + suffix, original.index, (original.album_type, original.mb_type, total)
+    if loc == "en_US" and t_roll < 0.30 or t_roll < 0.14:
+        common = rng.choice(_EN_COMMON_TITLES)
+        form = rng.random()
+        if common == "Live" and form < 0.6:
+            name = f"Live {rng.choice(('at', 'in', 'from'))} {rng.choice(_LIVE_CITIES)}"
+        elif common == "Love" and form < 0.7:
+            name = rng.choice(("Love {w}", "{w} Love", "Love & {w}", "Songs of Love", "Love Is {w}")).format(
+                w=rng.choice(_EN_WORDS)
+            )
+        elif common == "Greatest Hits" and form < 0.4:
+            name = f"Greatest Hits, Vol. {rng.randint(1, 3)}"
+        else:
+            name = common
+        if album_type == "single" and mb_type == "EP":
+            name += " - EP"
+        return name, None, shape
+    if t_roll < 0.18:
+        return artist.name, None, shape  # self-titled
+    name = _title(rng, pool, rng.choice((1, 1, 2, 2, 2, 3, 4)))
+    if mb_type == "EP" and rng.random() < 0.5:
+        name += " - EP"
+    return name, None, shape
+
+
+def _album_size(
+    rng: random.Random,
+    artist_index: int,
+    variant_of: int | None,
+    name: str,
+    album_type: str,
+    mb_type: str,
+    total: int,
+) -> tuple[str, str, str, int, int]:
+    """A few giant releases (60-200 tracks) and multi-disc albums: (name, type, MB type, tracks, discs)."""
+    discs = 1
+    if artist_index and rng.random() < 0.004 and variant_of is None:
+        total = rng.randint(60, 200)
+        album_type, mb_type = "compilation", "Album"
+        name = rng.choice(_BIG_TITLES).format(n=rng.randint(1, 4))
+    if total >= 60:
+        discs = math.ceil(total / rng.choice((20, 25, 30)))
+    elif total > 20 or (album_type == "album" and rng.random() < 0.05):
+        discs = 2
+    return name, album_type, mb_type, total, discs
+
+
+def _release_date(rng: random.Random, original: Album | None) -> tuple[str, str, int | None]:
+    """(date, precision, days before the emulator's today for a recent release); a variant is never older."""
+    if rng.random() < 0.012:
+        return "", "day", rng.randint(0, 27)
+    year = max(1950, 2026 - int(rng.expovariate(1 / 11)))
+    month = rng.randint(1, 9) if year == 2026 else rng.randint(1, 12)
+    day = rng.randint(1, 28)
+    p_roll = rng.random()
+    old = year < 1990
+    if p_roll < (0.35 if old else 0.05):
+        date, precision = f"{year:04d}", "year"
+    elif p_roll < (0.5 if old else 0.12):
+        date, precision = f"{year:04d}-{month:02d}", "month"
+    else:
+        date, precision = f"{year:04d}-{month:02d}-{day:02d}", "day"
+    if original is not None and original.recent_days is None and date[:4] < original.release_date[:4]:
+        date, precision = original.release_date, original.precision
+    return date, precision, None
 
 
 def _playlists(seed: int, rng: random.Random, albums: list[Album], artists: list[Artist]) -> list[Playlist]:

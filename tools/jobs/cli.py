@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tools.localstack import STACK_FILE
 from tools.localstack.apigw import LambdaContext
-from tools.localstack.stack import STACK_FILE
+from tools.localstack.metrics_file import metrics_to_file
 
 
 def load_stack_env(path: Path = STACK_FILE) -> dict[str, str]:
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         event["restart"] = True
     bar = Bar()
     started = time.monotonic()
-    result = run_job(args.job, event, timeout=args.timeout, progress=bar)
+    with metrics_to_file():  # EMF lines into .local/metrics.jsonl, not over the progress bar
+        result = run_job(args.job, event, timeout=args.timeout, progress=bar)
     bar.done()
     print(json.dumps(result, indent=2, default=str))
     if args.job == "populate":

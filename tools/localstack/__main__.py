@@ -6,11 +6,24 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
-from tools.localstack.stack import STACK_FILE, LocalStack
+from tools.localstack import STACK_FILE
+from tools.localstack.metrics_file import METRICS_FILE, metrics_to_file
+from tools.localstack.stack import LocalStack
 
 
 def main() -> int:
+    # Metrics on, as deployed, but into .local/metrics.jsonl: the console keeps logs and progress.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
+    warnings.filterwarnings("ignore", "No application metrics to publish")
+    with metrics_to_file() as metrics:
+        run_stack()
+        print(f"{metrics.records} metric records in {METRICS_FILE}", file=sys.stderr)
+    return 0
+
+
+def run_stack() -> None:
     stack = LocalStack(
         api_port=int(os.environ.get("API_PORT", "3000")),
         emulator_port=int(os.environ.get("EMULATOR_PORT", "8790")),
@@ -27,6 +40,7 @@ def main() -> int:
     else:
         print(f"Spotify:               {os.environ.get('SPOTIFY_API_URL', 'https://api.spotify.com/v1')}")
     print(f"stack file:            {STACK_FILE}")
+    print(f"metrics (EMF):         {METRICS_FILE}")
     print(f"started in {stack.startup_seconds:.1f}s")
     print(f"API ready: {stack.api_url}   (try: curl '{stack.api_url}/search?q=love')", flush=True)
     try:
@@ -36,7 +50,6 @@ def main() -> int:
     finally:
         print("stopping...", file=sys.stderr)
         stack.stop()
-    return 0
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.localstack import STACK_FILE
 from tools.localstack.apigw import Gateway, serve
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK_FILE = ROOT / ".local" / "stack.json"
 
 LOCAL_DEFAULTS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -171,7 +171,7 @@ def start_populate(budget: int):
             result = run_job("populate", {"budget": budget})
             print(
                 f"populate on start: {result['status']}, {result['albums_cached']} albums cached with "
-                f"{result['calls']} Spotify calls in {result['seconds']:.1f}s",
+                f"{result['calls']} Spotify calls in {result['seconds']:.1f}s; {_index_status()}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -181,6 +181,20 @@ def start_populate(budget: int):
     thread = threading.Thread(target=run, name="populate-on-start", daemon=True)
     thread.start()
     return thread
+
+
+def _index_status() -> str:
+    """Whether /suggest has an index to answer from (a failed build is otherwise only in the job's log)."""
+    from musicboxd.errors import CacheUnavailable
+    from musicboxd.wiring import container
+
+    try:
+        pointer = container().index_store.current()
+    except CacheUnavailable as exc:
+        return f"tier-1 index unknown ({exc})"
+    if pointer is None:
+        return "no tier-1 index yet: /suggest answers [] (build it with `make build-index`)"
+    return f"tier-1 index {pointer.version}: {pointer.albums} albums for /suggest"
 
 
 def _emulator_playlists(emulator_url: str, n: int = 4) -> str:

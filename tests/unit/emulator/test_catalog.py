@@ -140,7 +140,7 @@ def test_lookups(catalog):
 def test_config_from_env():
     import datetime as dt
 
-    from tools.emulator.server import Config, config_from_env
+    from tools.emulator.state import Config, config_from_env
 
     assert config_from_env({}).mode == "development"
     cfg = config_from_env(

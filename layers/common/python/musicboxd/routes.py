@@ -1,6 +1,8 @@
 """The public HTTP routes and which function serves each.
 
-Single source of truth for the CDK API (infra) and the local API Gateway emulation.
+The CDK API (infra) and the local API Gateway emulation are built from this table; the code of
+a route is its Powertools decorator in ``musicboxd.api.routes_*``, included by the function's
+``functions/<name>/handler.py``. ``tests/unit/test_route_table.py`` checks that the two agree.
 Pure data: importing this module is free.
 """
 
@@ -22,6 +24,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "search"),
     Route("GET", "/openapi.json", "search"),
     Route("GET", "/docs", "search"),
+    Route("GET", "/docs/{asset}", "search"),  # Swagger UI's files, served from the layer
     Route("GET", "/albums/{id}", "album"),
     Route("GET", "/stats", "search", iam_auth=True),
 )

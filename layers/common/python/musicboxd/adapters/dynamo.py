@@ -79,10 +79,25 @@ class _KindIndex(GlobalSecondaryIndex):
     expires_at = NumberAttribute(range_key=True)
 
 
-def make_model(settings: Settings) -> type[Model]:
+class CacheItem(Model):
+    """The table's item shape; ``make_model`` binds it to a table (name, endpoint, region)."""
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(null=True)
+    expires_at = ExpiryAttribute(null=True)
+    tier = UnicodeAttribute(null=True)
+    fetched_at = NumberAttribute(null=True)
+    data = BinaryAttribute(null=True, legacy_encoding=False)
+    holder = UnicodeAttribute(null=True)
+    origin = UnicodeAttribute(null=True)  # populate: the candidate source that brought the album
+    by_kind = _KindIndex()
+
+
+def make_model(settings: Settings) -> type[CacheItem]:
     """The table's PynamoDB model bound to this configuration (table name, endpoint, region)."""
 
-    class CacheItem(Model):
+    class BoundCacheItem(CacheItem):
         class Meta:
             table_name = settings.table_name
             region = settings.aws_region
@@ -92,21 +107,10 @@ def make_model(settings: Settings) -> type[Model]:
             read_timeout_seconds = 2
             max_retry_attempts = 1  # on the request path: fail fast, the services carry on without it
 
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        kind = UnicodeAttribute(null=True)
-        expires_at = ExpiryAttribute(null=True)
-        tier = UnicodeAttribute(null=True)
-        fetched_at = NumberAttribute(null=True)
-        data = BinaryAttribute(null=True, legacy_encoding=False)
-        holder = UnicodeAttribute(null=True)
-        origin = UnicodeAttribute(null=True)  # populate: the candidate source that brought the album
-        by_kind = _KindIndex()
-
-    return CacheItem
+    return BoundCacheItem
 
 
-def create_table(model: type[Model]) -> None:
+def create_table(model: type[CacheItem]) -> None:
     """Create the table (local stack and tests; CDK owns it when deployed) with TTL on ``expires_at``."""
     model.create_table(wait=True)  # also enables TTL on the model's TTLAttribute
 
@@ -114,7 +118,7 @@ def create_table(model: type[Model]) -> None:
 class DynamoCache:
     """AlbumCache over one DynamoDB table. Every DynamoDB failure becomes CacheUnavailable."""
 
-    def __init__(self, model: type[Model], *, clock=time.time):
+    def __init__(self, model: type[CacheItem], *, clock=time.time):
         self.model = model
         self._clock = clock
 
@@ -228,7 +232,7 @@ def _conditional_failed(exc: PynamoDBException) -> bool:
 class DynamoLease:
     """Short leases (conditional puts) so one instance does a job while the others wait."""
 
-    def __init__(self, model: type[Model], *, clock=time.time):
+    def __init__(self, model: type[CacheItem], *, clock=time.time):
         self.model = model
         self._clock = clock
         self._holder = uuid.uuid4().hex

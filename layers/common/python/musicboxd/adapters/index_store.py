@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
-from pynamodb.models import Model
 
-from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, _pack, _unpack
+from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, CacheItem, _pack, _unpack
 from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album, AlbumSummary, SearchPage
 from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer, SweepPage
@@ -31,7 +30,7 @@ def _chunk_sk(n: int) -> str:
 class DynamoIndexStore:
     """IndexStore over the cache table. DynamoDB failures become CacheUnavailable."""
 
-    def __init__(self, model: type[Model], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES):
+    def __init__(self, model: type[CacheItem], *, clock=time.time, chunk_bytes: int = CHUNK_BYTES):
         self.model = model
         self._clock = clock
         self._chunk = chunk_bytes
@@ -78,7 +77,8 @@ class DynamoIndexStore:
             if previous is not None and previous.version != version:
                 for n in range(previous.chunks):  # a handful of small updates, once per build
                     m(f"INDEX#{previous.version}", _chunk_sk(n)).update(
-                        actions=[m.expires_at.set(now + OLD_VERSION_TTL)],
+                        # ExpiryAttribute holds epoch numbers; PynamoDB types every TTLAttribute as datetime.
+                        actions=[m.expires_at.set(now + OLD_VERSION_TTL)],  # type: ignore[arg-type]
                         condition=m.pk.exists(),
                     )
         except PutError as exc:
@@ -94,7 +94,7 @@ class DynamoIndexStore:
 class DynamoPopularAlbums:
     """PopularAlbumSource: GSI ``by_kind_expiry`` kind=ALBUM, not yet expired, tier=popular."""
 
-    def __init__(self, model: type[Model], *, clock=time.time, tiers: tuple[str, ...] = (TIER_POPULAR,)):
+    def __init__(self, model: type[CacheItem], *, clock=time.time, tiers: tuple[str, ...] = (TIER_POPULAR,)):
         self.model = model
         self._clock = clock
         self._tiers = tiers
@@ -113,7 +113,7 @@ class DynamoPopularAlbums:
 class DynamoSweepStore:
     """SweepStore: one item per sweep page; listed through the GSI (kind SWEEP, not expired)."""
 
-    def __init__(self, model: type[Model], *, clock=time.time):
+    def __init__(self, model: type[CacheItem], *, clock=time.time):
         self.model = model
         self._clock = clock
 
@@ -140,7 +140,7 @@ class DynamoSweepStore:
 class DynamoSearchedPages:
     """SearchedPages: cached first pages of searches (GSI kind SEARCH, not expired), newest expiry first."""
 
-    def __init__(self, model: type[Model], *, clock=time.time, max_pages: int = 20_000):
+    def __init__(self, model: type[CacheItem], *, clock=time.time, max_pages: int = 20_000):
         self.model = model
         self._clock = clock
         self._max = max_pages
@@ -156,7 +156,7 @@ class DynamoSearchedPages:
             yield item.pk.split("#", 2)[2], SearchPage.model_validate(_unpack(item.data))
 
 
-def _live(model: type[Model], kind: str, clock, **query) -> Iterator[Any]:
+def _live(model: type[CacheItem], kind: str, clock, **query) -> Iterator[Any]:
     """Items of ``kind`` not yet expired (GSI ``by_kind_expiry``); DynamoDB failures as CacheUnavailable."""
     try:
         yield from model.by_kind.query(kind, model.expires_at > int(clock()), **query)

@@ -180,7 +180,8 @@ class DynamoBudgetStore:
             except ClientError as exc:
                 code = _code(exc)
                 if code == "ConditionalCheckFailedException":
-                    raise _Refused(exc.response.get("Item") or {}) from None
+                    item = exc.response.get("Item")
+                    raise _Refused(item if isinstance(item, dict) else {}) from None
                 if code == "ValidationException" and attempt == 0 and "does not exist" in str(exc):
                     self._create()  # first use of this item: a, b and n must exist
                     continue

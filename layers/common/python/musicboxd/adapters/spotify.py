@@ -22,6 +22,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from musicboxd.config import Settings
 from musicboxd.errors import (
@@ -41,6 +42,17 @@ MIN_CALL_SECONDS = 0.05  # below this much time left, do not start a call
 
 # (endpoint, status, seconds) after each upstream call, for metrics and usage stats.
 CallObserver = Callable[[str, int, float], None]
+
+
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the next (jittered) sleep plus a minimal call would overrun the deadline."""
+
+    def __init__(self, deadline: Deadline):
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return self._deadline.remaining() <= upcoming + MIN_CALL_SECONDS
 
 
 class _Transient(Exception):
@@ -273,13 +285,8 @@ class SpotifyCatalog:
         url = path_or_url if path_or_url.startswith("http") else f"{self._s.spotify_api_url}{path_or_url}"
         deadline = self._deadline()
 
-        def stop_at_deadline(state: RetryCallState) -> bool:
-            # Stop when the next (jittered) sleep plus a minimal call would overrun the deadline.
-            upcoming = state.upcoming_sleep or 0.0
-            return deadline.remaining() <= upcoming + MIN_CALL_SECONDS
-
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts) | stop_at_deadline,
+            stop=stop_after_attempt(self._max_attempts) | _StopAtDeadline(deadline),
             wait=wait_random_exponential(multiplier=0.1, max=1.0),
             retry=retry_if_exception_type(_Transient),
             reraise=True,

@@ -1,4 +1,7 @@
-"""The Lambda entry point shared by the HTTP functions (logging, metrics, deadline).
+"""The Lambda entry point around an HTTP function's resolver (logging, metrics, deadline).
+
+Each ``functions/<name>/handler.py`` builds its resolver with ``create_app()``, includes the
+routers it serves, and wraps it with ``http_handler``.
 
 Tracing is Lambda's active X-Ray tracing (set in infra), not the X-Ray SDK: importing
 ``aws_xray_sdk`` for Powertools' Tracer cost ~190 ms of every cold start here, more than
@@ -11,11 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from musicboxd import deadline, snapstart
-from musicboxd.api.app import create_app
-from musicboxd.api.routers import routers_for
 from musicboxd.config import settings
 from musicboxd.log_config import share_logger_config
 
@@ -27,11 +29,10 @@ def flush_usage() -> None:
     container().usage.maybe_flush()
 
 
-def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def http_handler(app: APIGatewayRestResolver, function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     logger = Logger(service=function)
     share_logger_config(logger)
     metrics = Metrics(service=function)
-    app = create_app(*routers_for(function))
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @metrics.log_metrics
@@ -42,6 +43,5 @@ def make_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any
         finally:
             flush_usage()
 
-    handler.app = app  # type: ignore[attr-defined]
     snapstart.install(function, app)
     return handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel, Field
 
 from musicboxd.models import Album, AlbumSummary
@@ -49,20 +50,20 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-X_CACHE_HEADER = {
+X_CACHE_HEADER: dict[str, OpenAPIResponseHeader] = {
     "X-Cache": {
         "description": "HIT (fresh cache), MISS (asked an upstream), STALE (expired cache served while upstreams fail)",
         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE"]},
     }
 }
-RETRY_AFTER_HEADER = {
+RETRY_AFTER_HEADER: dict[str, OpenAPIResponseHeader] = {
     "Retry-After": {
         "description": "Seconds after which the request may succeed (e.g. when Spotify's rate limit lifts)",
         "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
     }
 }
 
-ERROR_RESPONSES = {
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     400: {"description": "Invalid input", "content": {"application/json": {"model": ErrorResponse}}},
     404: {"description": "Not found", "content": {"application/json": {"model": ErrorResponse}}},
     503: {

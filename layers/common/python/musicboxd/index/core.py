@@ -132,48 +132,49 @@ class Tier1Index:
               catalog_size: int = 0) -> Tier1Index:  # fmt: skip
         seen: dict[str, tuple[float, IndexedAlbum]] = {}
         for a in albums:
-            s = rank_score(a, now_year=now_year)
+            album_score = rank_score(a, now_year=now_year)
             prev = seen.get(a.summary.id)
-            if prev is None or s > prev[0]:
-                seen[a.summary.id] = (s, a)
+            if prev is None or album_score > prev[0]:
+                seen[a.summary.id] = (album_score, a)
         ranked = sorted(seen.values(), key=lambda p: (-p[0], p[1].summary.id))
         idx = cls(version=version, built_at=built_at, catalog_size=catalog_size)
         c = idx.cols
         artist_pos: dict[tuple[str, str], int] = {}
         list_no: dict[str, int] = {}
         for score, a in ranked:
-            s = a.summary
+            summary = a.summary
             refs = []
-            for r in s.artists:
+            for r in summary.artists:
                 pos = artist_pos.get((r.id, r.name))
                 if pos is None:
                     pos = artist_pos[(r.id, r.name)] = len(idx.artists)
                     idx.artists.append([r.id, r.name, words(r.name)])
                 refs.append(pos)
-            joined = ", ".join(r.name for r in s.artists)
-            image = s.image_url
+            joined = ", ".join(r.name for r in summary.artists)
+            image = summary.image_url
             if image and image.startswith(_IMAGE_PREFIX):
                 image = image[len(_IMAGE_PREFIX) :]
             elif image:
                 image = "=" + image  # stored verbatim
-            c["id"].append(s.id)
-            c["name"].append(s.name)
+            c["id"].append(summary.id)
+            c["name"].append(summary.name)
             c["artists"].append(refs)
-            c["artist_name"].append(None if s.artist_name == joined else s.artist_name)
-            c["release_date"].append(s.release_date)
-            c["release_date_precision"].append(s.release_date_precision)
-            c["album_type"].append(s.album_type)
-            c["total_tracks"].append(s.total_tracks)
+            c["artist_name"].append(None if summary.artist_name == joined else summary.artist_name)
+            c["release_date"].append(summary.release_date)
+            c["release_date_precision"].append(summary.release_date_precision)
+            c["album_type"].append(summary.album_type)
+            c["total_tracks"].append(summary.total_tracks)
             c["image_url"].append(image)
-            c["spotify_url"].append(None if s.spotify_url == _ALBUM_URL + s.id else s.spotify_url or "")
+            default_url = summary.spotify_url == _ALBUM_URL + summary.id
+            c["spotify_url"].append(None if default_url else summary.spotify_url or "")
             c["score"].append(round(score, 2))
-            c["title_w"].append(words(s.name))
-            r = a.rank or Rank(None)
-            c["year"].append(r.year)
-            c["est"].append(None if r.est is None else round(r.est, 3))
-            c["err"].append(round(r.err, 1))
+            c["title_w"].append(words(summary.name))
+            rank = a.rank or Rank(None)
+            c["year"].append(rank.year)
+            c["est"].append(None if rank.est is None else round(rank.est, 3))
+            c["err"].append(round(rank.err, 1))
             flat: list[int] = []
-            for list_id, pos in r.lists:
+            for list_id, pos in rank.lists:
                 if list_id not in list_no:
                     list_no[list_id] = len(idx.list_ids)
                     idx.list_ids.append(list_id)

@@ -17,13 +17,12 @@ class SingleFlight:
 
     def do(self, key: Hashable, fn: Callable[[], T]) -> T:
         with self._lock:
-            future = self._calls.get(key)
-            leader = future is None
-            if leader:
-                future = Future()
+            running = self._calls.get(key)
+            if running is None:
+                future: Future = Future()
                 self._calls[key] = future
-        if not leader:
-            return future.result()
+        if running is not None:
+            return running.result()
         try:
             result = fn()
         except BaseException as exc:

@@ -95,6 +95,9 @@ def _equal_match_runs(pages) -> list[SweepPage]:
     return out
 
 
+EMPTY_RECHECK_SECONDS = 5.0  # while no index is loaded: one small GetItem per 5 s at most
+
+
 class Tier1Holder:
     """The container's in-memory index, refreshed lazily; implements the Tier1Search port."""
 
@@ -103,11 +106,13 @@ class Tier1Holder:
         store: IndexStore,
         *,
         recheck_seconds: float = 300,
+        empty_recheck_seconds: float = EMPTY_RECHECK_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         search_enabled: bool = True,
     ):
         self._store = store
         self._recheck = recheck_seconds
+        self._empty_recheck = min(empty_recheck_seconds, recheck_seconds)
         self._clock = clock
         self._search_enabled = search_enabled
         self._index: Tier1Index | None = None
@@ -116,12 +121,17 @@ class Tier1Holder:
         self.loads = 0  # versions loaded by this container (tests, logs)
         self.load_seconds = 0.0
 
+    def _fresh(self, now: float) -> bool:
+        """Checked recently enough: soon after the last look while empty, every interval once loaded."""
+        interval = self._recheck if self._index is not None else self._empty_recheck
+        return self._checked_at is not None and now - self._checked_at < interval
+
     def index(self) -> Tier1Index | None:
         now = self._clock()
-        if self._checked_at is not None and now - self._checked_at < self._recheck:
+        if self._fresh(now):
             return self._index
         with self._lock:
-            if self._checked_at is not None and now - self._checked_at < self._recheck:
+            if self._fresh(now):
                 return self._index
             self._checked_at = now
             try:

@@ -21,7 +21,7 @@ import contextlib
 import datetime as dt
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -112,7 +112,7 @@ class UsageRecorder:
         self._flush_interval = flush_interval
         self._last_flush = clock()
         self._lock = threading.Lock()
-        self._counters: Counter[str] = Counter()
+        self._counters: defaultdict[str, float] = defaultdict(float)  # call counts and latency sums
         self._demand: Counter[str] = Counter()
         self.flushes = 0
         self.failures = 0
@@ -155,7 +155,7 @@ class UsageRecorder:
         """Write what accumulated (one hourly update, one demand update); never raises."""
         self._last_flush = self._clock()
         with self._lock:
-            counters, self._counters = self._counters, Counter()
+            counters, self._counters = self._counters, defaultdict(float)
             demand, self._demand = self._demand, Counter()
         if not counters and not demand:
             return
