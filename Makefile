@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-REQS    := requirements-dev.txt layers/common/requirements.txt
+REQS    := requirements-dev.lock requirements-dev.txt layers/common/requirements.txt
 STAMP   := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -18,7 +18,7 @@ help: ## list targets
 
 $(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-*; touch $@
 
 venv: $(STAMP) ## create .venv with pinned dependencies
@@ -57,6 +57,11 @@ bench-tier1: venv ## tier-1 figures: index size/load for 18k and 50k albums; sha
 .PHONY: bench
 bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.shipped_import
+
+.PHONY: bench-import
+bench-import: venv python313 ## handler import from the built layer under Python 3.13 vs the naive set (its BENCHMARKS.md section)
+	$(BIN)/python -m bench.shipped_import
 
 .PHONY: openapi
 openapi: venv ## regenerate the OpenAPI document served at /openapi.json (layers/.../musicboxd/api/openapi.json)
@@ -79,24 +84,40 @@ NPM_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 
 CDK       := AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
 CDK_CTX   := -c stage=$(STAGE) --no-notices $$CDK_ARGS
 
-.PHONY: node_modules synth cfn-lint diff deploy bootstrap
+# The rehearsal's host-architecture layer switch (tests/deploy) never reaches a make recipe.
+unexport MUSICBOXD_LAYER_PLATFORM
+# Python 3.13 (the Lambda runtime's version) compiles the layer's bytecode: a named prerequisite
+# of synth/deploy (infra/toolchain.py: $PYTHON313, python3.13 on PATH, or pyenv's newest 3.13).
+.PHONY: node_modules synth cfn-lint diff deploy destroy bootstrap python313 layer lock
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@rm -f node_modules/.installed-*; touch $@
 
 node_modules: $(NPM_STAMP) ## install the pinned AWS CDK CLI (npm ci, once per lockfile)
 
-synth: venv node_modules ## synthesize the stack into cdk.out (STAGE=dev|staging|prod), offline, no credentials
+python313: venv ## check for the Python 3.13 that builds the layer (PYTHON313=/path/to/python3.13 to choose one)
+	@$(BIN)/python -m infra.toolchain
+
+synth: venv node_modules python313 ## synthesize the stack into cdk.out (STAGE=dev|staging|prod), offline, no credentials
 	$(CDK) synth $(CDK_CTX) --quiet
+
+layer: venv python313 ## build the shared layer alone into build/layer (what synth bundles), print its size
+	rm -rf build/layer && $(BIN)/python -m infra.constructs.layer build/layer
+
+lock: venv ## re-resolve the hashed locks (layer: cp313 aarch64; dev env: this Python) with uv
+	$(BIN)/python -m infra.lock
 
 cfn-lint: synth ## cfn-lint the synthesized template(s) (config: .cfnlintrc.yaml)
 	$(BIN)/cfn-lint
 
-diff: venv node_modules ## compare the stack with what is deployed (needs AWS credentials)
+diff: venv node_modules python313 ## compare the stack with what is deployed (needs AWS credentials)
 	$(CDK) diff $(CDK_CTX)
 
-deploy: venv node_modules ## deploy the whole service: make deploy STAGE=dev (needs AWS credentials)
-	$(CDK) deploy $(CDK_CTX)
+deploy: venv node_modules python313 ## deploy the whole service, no prompts: make deploy STAGE=dev (needs AWS credentials)
+	$(CDK) deploy $(CDK_CTX) --require-approval never
+
+destroy: venv node_modules ## delete the stack, no prompts: make destroy STAGE=dev (retained data: README, Teardown)
+	$(CDK) destroy $(CDK_CTX) --force
 
 bootstrap: venv node_modules ## one-time CDK bootstrap of the target account/region (needs credentials)
 	$(CDK) bootstrap $$CDK_ARGS

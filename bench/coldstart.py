@@ -10,17 +10,15 @@ BENCHMARKS.md (between the ``coldstart`` markers); ``make bench`` runs it too.
   after-restore hooks' own time;
 - the tier-1 index load for 18k and 50k albums, format 4 against format 3 (JSON columns).
 
-The layer is built for this machine by the same recipe as the deployed one (pip --target,
-runtime-provided packages dropped, bytecode compiled by 3.13); what the Lambda runtime
-provides (boto3/botocore, snapshot_restore_py) goes into a separate runtime folder.
+The layer is the one ``bench.shipped_import`` builds (the shipping recipe, for this machine),
+the interpreter a Python 3.13 venv holding only what the Lambda runtime provides (boto3 and
+snapshot_restore_py, ``infra.toolchain.python313_like_lambda``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,13 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.static import CACHE_DIR, LAYER_PY, REQUIREMENTS, ROOT, RUNTIME_PROVIDED
+from bench.shipped_import import CACHE_DIR, ROOT
 
-PYTHON313 = os.environ.get("PYTHON313", "/root/.pyenv/versions/3.13.0/bin/python3.13")
 GOAL_RATIO = 0.5
 ALBUM_ID = "4aawyAB9vmqN3uQ7FjRGTy"
 MARKERS = ("<!-- coldstart:begin -->", "<!-- coldstart:end -->")
-RUNTIME_PACKAGES = ("boto3", "snapshot-restore-py")  # what Lambda's python3.13 runtime brings
 
 # A first request in a fresh interpreter, as Lambda's init + first invoke would run it.
 _FIRST_REQUEST = """
@@ -82,36 +78,12 @@ def _run(cmd: list[str], **kwargs: Any) -> str:
     return done.stdout
 
 
-def _compile(folder: Path) -> None:
-    _run([PYTHON313, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(folder)])
+def build() -> tuple[Path, Path]:
+    """(layer python/ folder, Python 3.13 like Lambda's runtime), both cached."""
+    from bench.shipped_import import built_layer
+    from infra.toolchain import python313_like_lambda
 
-
-def build(log: Any = print) -> tuple[Path, Path]:
-    """(layer python/ folder, runtime folder) for this machine, cached by recipe and sources."""
-    sources = sorted(p for p in (LAYER_PY / "musicboxd").rglob("*.py"))
-    recipe = REQUIREMENTS.read_bytes() + b"".join(p.read_bytes() for p in sources) + PYTHON313.encode()
-    import hashlib
-
-    key = hashlib.sha256(recipe).hexdigest()[:16]
-    root = CACHE_DIR / f"coldstart-{key}"
-    layer, runtime = root / "python", root / "runtime"
-    if (root / "done").exists():
-        return layer, runtime
-    shutil.rmtree(root, ignore_errors=True)
-    log("  coldstart: building the layer for this machine with Python 3.13 (cached afterwards)")
-    pip = [PYTHON313, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--only-binary=:all:"]
-    _run([*pip, "--target", str(layer), "-r", str(REQUIREMENTS)])
-    shutil.copytree(LAYER_PY / "musicboxd", layer / "musicboxd", ignore=shutil.ignore_patterns("__pycache__"))
-    for entry in list(layer.iterdir()):
-        name = entry.name.lower().split("-")[0].split(".")[0]
-        if name in RUNTIME_PROVIDED or name == "python_dateutil" or entry.name == "bin":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    pins = dict(re.findall(r"^([\w.-]+)==([\w.]+)", (ROOT / "requirements-dev.txt").read_text(), re.M))
-    _run([*pip, "--target", str(runtime), *(f"{name}=={pins[name]}" for name in RUNTIME_PACKAGES)])
-    _compile(layer)
-    _compile(runtime)
-    (root / "done").touch()
-    return layer, runtime
+    return built_layer(), python313_like_lambda(CACHE_DIR, ROOT / "requirements-dev.lock")
 
 
 def _seed(env: dict[str, str]) -> None:
@@ -145,15 +117,15 @@ def _event(function: str) -> dict[str, Any]:
     return build_event("GET", path, route=route, path_parameters=parameters)
 
 
-def first_requests(layer: Path, runtime: Path, env: dict[str, str], repeats: int) -> dict[str, Any]:
+def first_requests(layer: Path, python: Path, env: dict[str, str], repeats: int) -> dict[str, Any]:
     """Median import and first-request times per case, each run in a fresh Python 3.13."""
-    run_env = {**env, "PYTHONPATH": f"{layer}{os.pathsep}{runtime}", "PYTHONDONTWRITEBYTECODE": "1"}
+    run_env = {**env, "PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
     cases: dict[str, tuple[list[str], Path]] = {
-        name: ([PYTHON313, "-c", _FIRST_REQUEST.format(function=name), json.dumps(_event(name))],
+        name: ([str(python), "-c", _FIRST_REQUEST.format(function=name), json.dumps(_event(name))],
                ROOT / "functions" / name)
         for name in ("search", "album")
     }  # fmt: skip
-    cases["naive"] = ([PYTHON313, "-c", _NAIVE.format(pk=f"ALBUM#{ALBUM_ID}", sk="A")], ROOT)
+    cases["naive"] = ([str(python), "-c", _NAIVE.format(pk=f"ALBUM#{ALBUM_ID}", sk="A")], ROOT)
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
     for _ in range(repeats):  # interleaved: drifting machine load hits every case alike
         for name, (cmd, cwd) in cases.items():
@@ -169,16 +141,16 @@ def first_requests(layer: Path, runtime: Path, env: dict[str, str], repeats: int
     return out
 
 
-def restores(layer: Path, runtime: Path, env: dict[str, str], repeats: int) -> dict[str, Any]:
+def restores(layer: Path, python: Path, env: dict[str, str], repeats: int) -> dict[str, Any]:
     """tools.snapstart_sim under Python 3.13 from the built layer: restore -> first answer."""
-    run_env = {**env, "PYTHONPATH": os.pathsep.join([str(layer), str(runtime), str(ROOT)])}
+    run_env = {**env, "PYTHONPATH": os.pathsep.join([str(layer), str(ROOT)])}
     out: dict[str, Any] = {}
     for function in ("search", "album"):
         path = "/search?q=homogenic" if function == "search" else f"/albums/{ALBUM_ID}"
         copies = []
         before = []
         for _ in range(repeats):
-            result = json.loads(_run([PYTHON313, "-m", "tools.snapstart_sim", function, path], cwd=ROOT, env=run_env))
+            result = json.loads(_run([str(python), "-m", "tools.snapstart_sim", function, path], cwd=ROOT, env=run_env))
             copies += result["copies"]
             before.append(result["snapshot"]["before_snapshot_s"])
         out[function] = {
@@ -191,7 +163,7 @@ def restores(layer: Path, runtime: Path, env: dict[str, str], repeats: int) -> d
     return out
 
 
-def index_loads(layer: Path, sizes: tuple[int, ...] = (18_000, 50_000)) -> dict[str, Any]:
+def index_loads(layer: Path, python: Path, sizes: tuple[int, ...] = (18_000, 50_000)) -> dict[str, Any]:
     """Artifacts generated here (Faker), loaded by Python 3.13 from the built layer."""
     from musicboxd.index.core import Tier1Index
     from tools.index_bench import format3_artifact, generate, with_ranks
@@ -205,7 +177,7 @@ def index_loads(layer: Path, sizes: tuple[int, ...] = (18_000, 50_000)) -> dict[
             for label, blob in (("format4", index.dumps()), ("format3_json", format3_artifact(index))):
                 path = Path(tmp) / f"{size}-{label}"
                 path.write_bytes(blob)
-                seconds = json.loads(_run([PYTHON313, "-c", _INDEX_LOAD, str(path)],
+                seconds = json.loads(_run([str(python), "-c", _INDEX_LOAD, str(path)],
                                           env={**os.environ, "PYTHONPATH": str(layer)}))  # fmt: skip
                 row[label] = {"bytes": len(blob), "load_ms": seconds * 1000}
             out[str(size)] = row
@@ -219,7 +191,8 @@ def measure(repeats: int = 7, log: Any = print) -> dict[str, Any]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request otherwise
 
-    layer, runtime = build(log)
+    log("  coldstart: the shipped layer for this machine and a Python 3.13 like Lambda's (cached)")
+    layer, python = build()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -237,19 +210,19 @@ def measure(repeats: int = 7, log: Any = print) -> dict[str, Any]:
     try:
         _seed(env)
         log("  coldstart: first requests (fresh Python 3.13 per sample)")
-        first = first_requests(layer, runtime, env, repeats)
+        first = first_requests(layer, python, env, repeats)
         log("  coldstart: simulated SnapStart restores")
-        restored = restores(layer, runtime, env, max(2, repeats // 2))
+        restored = restores(layer, python, env, max(2, repeats // 2))
     finally:
         server.stop()
     log("  coldstart: tier-1 index loads (18k, 50k)")
     naive = first["naive"]["total_ms"]
     return {
-        "python": _run([PYTHON313, "-c", "import sys; print(sys.version.split()[0])"]).strip(),
+        "python": _run([str(python), "-c", "import sys; print(sys.version.split()[0])"]).strip(),
         "repeats": repeats,
         "first_request": first,
         "restore": restored,
-        "index": index_loads(layer),
+        "index": index_loads(layer, python),
         "ratio_vs_naive": {
             f"{name} {how}": value / naive
             for name in ("search", "album")
@@ -274,9 +247,9 @@ def section(figures: dict[str, Any]) -> str:
         MARKERS[0],
         "## Cold start (issue 18)",
         "",
-        f"`python -m bench.coldstart` (also part of `make bench`): Python {figures['python']}, layer built for this "
-        "machine by the shipped recipe (bytecode by 3.13), boto3/botocore and snapshot_restore_py in a separate "
-        f"runtime folder, a moto server for DynamoDB, Spotify unreachable. Medians of {figures['repeats']} fresh "
+        f"`python -m bench.coldstart` (also part of `make bench`): Python {figures['python']} holding only what "
+        "Lambda's runtime provides (boto3, snapshot_restore_py), the layer built by the shipping recipe for this "
+        f"machine, a moto server for DynamoDB, Spotify unreachable. Medians of {figures['repeats']} fresh "
         "interpreters; the naive set is `import boto3, pynamodb.models, httpx, aws_lambda_powertools` plus the same "
         "item read with boto3.",
         "",

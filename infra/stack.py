@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_iam as iam
@@ -18,21 +19,42 @@ from infra.stages import StageConfig
 from musicboxd import routes as routes_mod
 from musicboxd.routes import Route
 
-# Item access the code needs (PynamoDB + boto3); Scan is included because the cache-only
-# fallback and cleanup read bounded pages. No table administration (create/delete/update).
-TABLE_ACTIONS = [
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-]
-INDEX_ACTIONS = ["dynamodb:Query", "dynamodb:Scan"]
+# Exactly what each function's code calls on the cache table and on its GSI (the adapters:
+# PynamoDB models + botocore clients). tests/deploy records every AWS call of each function
+# against a local stack and fails on a call this denies or an action here that nothing calls.
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "search": (
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ),
+    "album": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    "populate": (
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    ),
+    "cleanup": (
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ),
+}
+INDEX_ACTIONS: dict[str, tuple[str, ...]] = {
+    "search": ("dynamodb:Query",),
+    "album": (),
+    "populate": ("dynamodb:Query",),
+    "cleanup": ("dynamodb:Query",),
+}
 
 
 class MusicboxdStack(Stack):
@@ -43,7 +65,7 @@ class MusicboxdStack(Stack):
         *,
         stage: StageConfig,
         routes: Iterable[Route] = routes_mod.ROUTES,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
@@ -68,8 +90,8 @@ class MusicboxdStack(Stack):
             **self.parameters.environment(),
         }
         self.functions = Functions(self, "Functions", stage=stage, environment=environment)
-        for fn in self.functions.functions.values():
-            self.grant_table(fn)
+        for name, fn in self.functions.functions.items():
+            self.grant_table(fn, TABLE_ACTIONS[name], INDEX_ACTIONS[name])
             self.parameters.grant(fn)
 
         self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.targets)
@@ -98,11 +120,13 @@ class MusicboxdStack(Stack):
         CfnOutput(self, "FailedRunsQueueUrl", value=self.schedules.dlq.queue_url)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
 
-    def grant_table(self, grantee: iam.IGrantable) -> None:
-        """Item-level access to the cache table and its index, nothing else (no table admin)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(sid="CacheTable", actions=TABLE_ACTIONS, resources=[self.table.table.table_arn])
+    def grant_table(self, grantee: iam.IGrantable, table_actions: Iterable[str], index_actions: Iterable[str]) -> None:
+        """The item actions a function calls on the cache table and its index (no table admin)."""
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(sid="CacheTable", actions=list(table_actions), resources=[self.table.table.table_arn])
         )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(sid="CacheTableIndex", actions=INDEX_ACTIONS, resources=self.table.index_arns)
-        )
+        if index_actions := list(index_actions):
+            principal.add_to_principal_policy(
+                iam.PolicyStatement(sid="CacheTableIndex", actions=index_actions, resources=self.table.index_arns)
+            )

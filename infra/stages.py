@@ -18,17 +18,21 @@ STAGES = ("dev", "staging", "prod")
 class StageConfig:
     name: str
     log_retention: logs.RetentionDays
-    removal_policy: RemovalPolicy  # table + log groups
-    deletion_protection: bool
+    # Table, named log groups, alarm key. Shared stages: RETAIN_ON_UPDATE_OR_DELETE
+    # (CloudFormation "RetainExceptOnCreate"): kept on update/delete, but removed when the
+    # stack's first create rolls back, so a retry never fails on "already exists".
+    removal_policy: RemovalPolicy
     schedules_enabled: bool
     throttle_rate: float  # API stage steady-state requests/s
     throttle_burst: int
     web_origin: str
     spotify_mode: str = "development"
     spotify_market: str = "US"
-    alert_email: str = ""
-    api_cloudwatch_role: bool = False
-    reserved_concurrency: bool = True
+    alert_email: str = ""  # required in prod (from_context refuses a prod stage without one)
+    # API Gateway logs to CloudWatch only through the account-wide role, which a new account
+    # lacks. true: the stack creates it (AWS::ApiGateway::Account, retained); false: the
+    # account's existing setting is not trusted and access/execution logging is off.
+    api_cloudwatch_role: bool = True
     # Lambda SnapStart for the HTTP functions (published versions behind alias "live");
     # off in dev: every deploy publishes a version and takes a snapshot (minutes, cache cost).
     snap_start: bool = True
@@ -59,7 +63,6 @@ DEFAULTS: dict[str, StageConfig] = {
         name="dev",
         log_retention=logs.RetentionDays.ONE_WEEK,
         removal_policy=RemovalPolicy.DESTROY,
-        deletion_protection=False,
         schedules_enabled=False,
         throttle_rate=20,
         throttle_burst=40,
@@ -69,8 +72,7 @@ DEFAULTS: dict[str, StageConfig] = {
     "staging": StageConfig(
         name="staging",
         log_retention=logs.RetentionDays.ONE_MONTH,
-        removal_policy=RemovalPolicy.RETAIN,
-        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         schedules_enabled=True,
         throttle_rate=50,
         throttle_burst=100,
@@ -79,8 +81,7 @@ DEFAULTS: dict[str, StageConfig] = {
     "prod": StageConfig(
         name="prod",
         log_retention=logs.RetentionDays.THREE_MONTHS,
-        removal_policy=RemovalPolicy.RETAIN,
-        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         schedules_enabled=True,
         throttle_rate=100,
         throttle_burst=200,
@@ -88,6 +89,8 @@ DEFAULTS: dict[str, StageConfig] = {
     ),
 }
 
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # Env vars infra owns (derived from resources) or that must never be plain env (secrets/endpoints).
 RESERVED_ENV = re.compile(
@@ -132,7 +135,7 @@ def from_context(node: Node) -> StageConfig:
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):
         overrides["alert_email"] = str(email).strip()
-    for key in ("schedules", "api_cloudwatch_role", "reserved_concurrency", "snap_start"):
+    for key in ("schedules", "api_cloudwatch_role", "snap_start"):
         raw = node.try_get_context(key)
         if raw is not None and raw != "":
             field = "schedules_enabled" if key == "schedules" else key
@@ -145,4 +148,11 @@ def from_context(node: Node) -> StageConfig:
         overrides["spotify_market"] = str(market)
     if (raw_env := node.try_get_context("function_env")) not in (None, ""):
         overrides["function_env"] = _function_env(raw_env)
-    return replace(cfg, **overrides)
+    stage = replace(cfg, **overrides)
+    if stage.name == "prod" and not EMAIL.fullmatch(stage.alert_email):
+        raise ValueError(
+            "stage prod needs an alarm email: add -c alert_email=ops@example.com "
+            "(make deploy STAGE=prod CDK_ARGS='-c alert_email=...'); "
+            f"got {stage.alert_email!r}"
+        )
+    return stage

@@ -28,18 +28,58 @@ QUERY_PARAMETERS: Mapping[str, Mapping[str, bool]] = {
 CORS_HEADERS = ["Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Api-Key"]
 EXPOSE_HEADERS = ["X-Cache", "Retry-After"]
 
-# API Gateway's own errors (before/around Lambda) in the service's error envelope, with the
-# codes the handlers and the local API emulation use. message None = API Gateway's message.
-GATEWAY_ERRORS = (
+# Every answer API Gateway gives itself (before/around Lambda) in the service's error envelope,
+# with CORS headers, and the codes the handlers and the local API emulation use:
+# (response type, HTTP status, code, message; None = API Gateway's own message).
+# Every ResponseType is listed; DEFAULT_4XX/5XX catch any type API Gateway adds later.
+GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str, str, str | None], ...] = (
     (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "bad_request", None),
+    (apigw.ResponseType.BAD_REQUEST_BODY, "400", "bad_request", None),
+    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized", None),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
+    (apigw.ResponseType.INVALID_SIGNATURE, "403", "forbidden", None),
+    (apigw.ResponseType.EXPIRED_TOKEN, "403", "forbidden", None),
+    (apigw.ResponseType.INVALID_API_KEY, "403", "forbidden", None),
+    (apigw.ResponseType.WAF_FILTERED, "403", "forbidden", None),
+    # An unsigned call of an AWS_IAM route (/stats) and an unknown path or method get this
+    # same answer from API Gateway; "Missing Authentication Token" would mislead either way.
+    (
+        apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        "403",
+        "forbidden",
+        "no such route, or the route needs a SigV4-signed request",
+    ),
+    (apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "not_found", None),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "request_too_large", None),
+    (apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "415", "unsupported_media_type", None),
     (apigw.ResponseType.THROTTLED, "429", "throttled", None),
     (apigw.ResponseType.QUOTA_EXCEEDED, "429", "quota_exceeded", None),
-    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
-    # API Gateway's answer to an unknown path or method (the local emulation's 404/405), and to
-    # an unsigned call of an AWS_IAM route: "Missing Authentication Token" would mislead.
-    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route"),
+    (apigw.ResponseType.INTEGRATION_FAILURE, "502", "bad_gateway", None),
     (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "upstream_timeout", None),
+    (apigw.ResponseType.API_CONFIGURATION_ERROR, "500", "server_error", None),
+    (apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, "500", "server_error", None),
+    (apigw.ResponseType.AUTHORIZER_FAILURE, "500", "server_error", None),
+    (apigw.ResponseType.DEFAULT_4_XX, "400", "bad_request", None),
     (apigw.ResponseType.DEFAULT_5_XX, "502", "bad_gateway", None),
+)
+
+
+def error_template(status: str, code: str, message: str | None) -> str:
+    """The envelope as a gateway-response mapping template ($context.error.messageString is quoted)."""
+    text = json.dumps(message) if message else "$context.error.messageString"
+    return f'{{"error":{{"status":{status},"code":"{code}","message":{text}}}}}'
+
+
+ACCESS_LOG_FORMAT = apigw.AccessLogFormat.json_with_standard_fields(
+    caller=True,
+    http_method=True,
+    ip=True,
+    protocol=True,
+    request_time=True,
+    resource_path=True,
+    response_length=True,
+    status=True,
+    user=True,
 )
 
 
@@ -60,11 +100,11 @@ class RestApi(Construct):
         super().__init__(scope, id)
         routes = tuple(routes)
         origin = stage.web_origin
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=stage.log_retention,
-            removal_policy=stage.removal_policy,
+        logging = stage.api_cloudwatch_role
+        self.access_logs = (
+            logs.LogGroup(self, "AccessLogs", retention=stage.log_retention, removal_policy=stage.removal_policy)
+            if logging
+            else None
         )
         self.api = apigw.RestApi(
             self,
@@ -72,27 +112,18 @@ class RestApi(Construct):
             rest_api_name=f"{stage.prefix}-api",
             description="Musicboxd album catalog: search and album pages from the cache",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Access/execution logs need the account-wide API Gateway CloudWatch role; it is
-            # created here only when asked (-c api_cloudwatch_role=true), and then retained.
-            cloud_watch_role=stage.api_cloudwatch_role,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if stage.api_cloudwatch_role else None,
+            # Access/execution logs need the account-wide API Gateway CloudWatch role, which a
+            # new account lacks: created here (role + AWS::ApiGateway::Account, retained so
+            # another stage's logging survives this stack's deletion), or logging off.
+            cloud_watch_role=logging,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if logging else None,
             deploy_options=apigw.StageOptions(
                 stage_name=stage.name,
                 throttling_rate_limit=stage.throttle_rate,
                 throttling_burst_limit=stage.throttle_burst,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs) if self.access_logs else None,
+                access_log_format=ACCESS_LOG_FORMAT if logging else None,
+                logging_level=apigw.MethodLoggingLevel.ERROR if logging else apigw.MethodLoggingLevel.OFF,
                 data_trace_enabled=False,  # would log request/response bodies
                 metrics_enabled=True,
                 tracing_enabled=True,
@@ -121,13 +152,7 @@ class RestApi(Construct):
                     "Access-Control-Allow-Origin": f"'{origin}'",
                     "Access-Control-Expose-Headers": f"'{','.join(EXPOSE_HEADERS)}'",
                 },
-                templates={
-                    "application/json": (
-                        f'{{"error":{{"status":{status},"code":"{code}","message":'
-                        + (json.dumps(message) if message else "$context.error.messageString")
-                        + "}}"
-                    )
-                },
+                templates={"application/json": error_template(status, code, message)},
             )
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         integrations: dict[str, apigw.LambdaIntegration] = {}
@@ -170,6 +195,23 @@ class RestApi(Construct):
             "No WAF web ACL: a public read-only API answered from cache; stage throttling and the "
             "shared Spotify rate budget bound cost and upstream load. Revisit if abused.",
         )
+
+        if logging:
+            acknowledge(
+                self.api,  # its CloudWatchRole child
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-wide API Gateway logging role: AWS's managed policy is the documented one "
+                "for it and API Gateway writes to log groups it names itself, so no narrower ARN exists.",
+            )
+        else:
+            for rule, what in (("AwsSolutions-APIG1", "access"), ("AwsSolutions-APIG6", "execution")):
+                acknowledge(
+                    self.api.deployment_stage,
+                    rule,
+                    f"-c api_cloudwatch_role=false: no account-wide API Gateway logging role, so {what} "
+                    "logging is off (it would fail the deployment); Lambda logs and metrics remain.",
+                )
 
     @property
     def url(self) -> str:

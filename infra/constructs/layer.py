@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -27,12 +29,17 @@ from constructs import Construct
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR, LAYER_DIR
 from infra.stages import StageConfig
+from infra.toolchain import find_python313
 from musicboxd import metric_names, routes
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 PYTHON_VERSION = "3.13"  # must match RUNTIME
-PIP_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")  # AL2023 glibc 2.34 >= both
+# Every transitive dependency pinned with its hashes for cp313 / aarch64 (`make lock`, uv).
+LAYER_LOCK = LAYER_DIR / "requirements.lock"
+# The deploy rehearsal (tests/deploy) builds the same recipe for this machine so a local
+# Python 3.13 can import it: MUSICBOXD_LAYER_PLATFORM=host. Never set for a deployment.
+PLATFORM_ENV = "MUSICBOXD_LAYER_PLATFORM"
 # Shipped by the Lambda Python runtime: never in the layer (snapshot_restore_py: 3.12+, SnapStart hooks).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath", "six", "snapshot_restore_py")
 RUNTIME_PROVIDED_DISTS = (
@@ -46,6 +53,13 @@ RUNTIME_PROVIDED_DISTS = (
 )
 JUNK_DIRS = ("__pycache__",)
 LAYER_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/tests"]
+LAYER_MOUNT = "/opt/python"  # where Lambda extracts the layer's python/ folder
+
+
+def pip_platforms() -> tuple[str, ...]:
+    """Wheel platforms of the build: Lambda's (aarch64), or this machine's for the rehearsal."""
+    machine = platform.machine() if os.environ.get(PLATFORM_ENV) == "host" else "aarch64"
+    return (f"manylinux2014_{machine}", f"manylinux_2_28_{machine}")  # AL2023 glibc 2.34 >= both
 
 
 def prune_layer(site: Path) -> None:
@@ -65,15 +79,31 @@ def prune_layer(site: Path) -> None:
         shutil.rmtree(stubs_pkg)
 
 
+def compile_layer(site: Path, python313: str) -> None:
+    """Bytecode by the runtime's Python, checked by hash only (zip timestamps never matter).
+
+    /opt is read-only on Lambda: without these files every cold start compiles from source.
+    """
+    done = subprocess.run(
+        [python313, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+        + ["-s", str(site), "-p", LAYER_MOUNT, str(site)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"compileall failed:\n{done.stdout}{done.stderr}")
+
+
 @jsii.implements(ILocalBundling)
 class PipLayerBundler:
-    """Builds ``python/`` for the Lambda platform with the local pip (cross-platform wheels)."""
+    """Builds ``python/`` for the Lambda platform with the local pip from the hashed lock."""
 
     def __init__(self, source: Path, python_version: str = PYTHON_VERSION) -> None:
         self.source = source
         self.python_version = python_version
 
     def try_bundle(self, output_dir: str, *_args: object, **_kwargs: object) -> bool:
+        python313 = find_python313()  # fail before downloading anything
         site = Path(output_dir) / "python"
         site.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -82,7 +112,9 @@ class PipLayerBundler:
             "pip",
             "install",
             "-r",
-            str(self.source / "requirements.txt"),
+            str(self.source / LAYER_LOCK.name),
+            "--require-hashes",
+            "--no-deps",
             "--target",
             str(site),
             "--implementation",
@@ -94,8 +126,8 @@ class PipLayerBundler:
             "--disable-pip-version-check",
             "--quiet",
         ]
-        for platform in PIP_PLATFORMS:
-            cmd += ["--platform", platform]
+        for wheel_platform in pip_platforms():
+            cmd += ["--platform", wheel_platform]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"layer bundling failed ({' '.join(cmd)}):\n{done.stdout}{done.stderr}")
@@ -106,25 +138,29 @@ class PipLayerBundler:
             dirs_exist_ok=True,
         )
         prune_layer(site)
+        compile_layer(site, python313)
         return True
+
+
+def layer_asset_hash() -> str:
+    """Sources + lock (both under layers/common) + the build recipe: one commit, one set of bytes."""
+    recipe = f"pip-layer-v2|lock+hashes|compileall-unchecked-hash|cp{PYTHON_VERSION}|{'+'.join(pip_platforms())}"
+    return FileSystem.fingerprint(
+        str(LAYER_DIR), exclude=LAYER_EXCLUDE, extra_hash=f"{recipe}|{'+'.join(RUNTIME_PROVIDED)}"
+    )
 
 
 def common_layer(scope: Construct, id: str) -> lambda_.LayerVersion:
     return lambda_.LayerVersion(
         scope,
         id,
-        description="musicboxd shared package + pinned runtime deps (Powertools, pydantic, httpx, ...)",
+        description="musicboxd shared package + locked runtime deps (Powertools, pydantic, httpx, ...), cp313 bytecode",
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
         code=lambda_.Code.from_asset(
             str(LAYER_DIR),
-            # Source fingerprint plus the build recipe: re-bundle when either changes.
             asset_hash_type=AssetHashType.CUSTOM,
-            asset_hash=FileSystem.fingerprint(
-                str(LAYER_DIR),
-                exclude=LAYER_EXCLUDE,
-                extra_hash=f"pip-layer-v1|cp{PYTHON_VERSION}|{'+'.join(PIP_PLATFORMS)}|{'+'.join(RUNTIME_PROVIDED)}",
-            ),
+            asset_hash=layer_asset_hash(),
             exclude=LAYER_EXCLUDE,
             bundling=BundlingOptions(
                 # Never pulled: local bundling always succeeds or raises.
@@ -140,22 +176,22 @@ class FunctionSpec:
     name: str  # directory under functions/, == POWERTOOLS_SERVICE_NAME == metric dimension
     memory_mb: int
     timeout: Duration
-    reserved_concurrency: int | None = None
     description: str = ""
     snap_start: bool = False  # a user waits on its cold starts (musicboxd.snapstart has the hooks)
 
 
 SPECS: dict[str, FunctionSpec] = {
-    # search also loads the tier-1 index (3.3 MB compressed for 50k albums, 1-2 s to load on a
-    # laptop core): 1 GB buys the memory and ~0.6 vCPU for that cold path within the 10 s timeout.
+    # search also loads the tier-1 index (5.3 MB compressed for 50k albums, ~0.13 s to load, in the
+    # SnapStart snapshot where enabled): 1 GB buys the memory and ~0.6 vCPU for that cold path.
     "search": FunctionSpec(
         "search", 1024, Duration.seconds(10), description="GET /search, /suggest, /stats, docs", snap_start=True
     ),
     "album": FunctionSpec("album", 512, Duration.seconds(10), description="GET /albums/{id}", snap_start=True),
-    # One populate/cleanup at a time: they spend Spotify's app-wide quota in bulk. populate
-    # also rebuilds the tier-1 index at the end of a run.
-    "populate": FunctionSpec("populate", 1024, Duration.minutes(15), 1, "weekly popular-tier fill + index"),
-    "cleanup": FunctionSpec("cleanup", 512, Duration.minutes(5), 1, "daily reap + refresh-ahead"),
+    # No reserved concurrency: a new account's quota is 10 and Lambda refuses any reservation
+    # that leaves fewer than 10 unreserved. One run at a time is the DynamoDB lease's job
+    # (musicboxd.jobs), not Lambda's. populate also rebuilds the tier-1 index after a run.
+    "populate": FunctionSpec("populate", 1024, Duration.minutes(15), "weekly popular-tier fill + index"),
+    "cleanup": FunctionSpec("cleanup", 512, Duration.minutes(5), "daily reap + refresh-ahead"),
 }
 assert RUNTIME.name == f"python{PYTHON_VERSION}"
 assert set(SPECS) == set(routes.FUNCTIONS), "every function in musicboxd.routes.FUNCTIONS needs a spec"
@@ -222,7 +258,6 @@ class Functions(Construct):
                 log_group=log_group,
                 logging_format=lambda_.LoggingFormat.JSON,
                 tracing=lambda_.Tracing.ACTIVE,
-                reserved_concurrent_executions=(spec.reserved_concurrency if stage.reserved_concurrency else None),
                 snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
                 # A superseded version (and its snapshot's cache charge) goes with the next deploy.
                 current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
@@ -256,3 +291,10 @@ class Functions(Construct):
                     "published: alias 'live' points at fn.current_version, and API Gateway invokes the alias",
                 )
             self.log_groups[name] = log_group
+
+
+if __name__ == "__main__":  # `make layer`: build the layer alone into the given folder
+    target = Path(sys.argv[1])
+    PipLayerBundler(LAYER_DIR).try_bundle(str(target))
+    total = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    print(f"layer in {target}: {total / 1e6:.1f} MB unzipped, platforms {', '.join(pip_platforms())}")

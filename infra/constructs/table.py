@@ -23,7 +23,9 @@ class CacheTable(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            deletion_protection=stage.deletion_protection,
+            # No deletion protection: CloudFormation could not delete the table when a first
+            # create rolls back (ROLLBACK_FAILED). The removal policy keeps it on stack
+            # delete/replace in shared stages, and prod's stack has termination protection.
             removal_policy=stage.removal_policy,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
         )

@@ -99,4 +99,4 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return synthesize(tmp_path_factory.mktemp("cdk-prod"), stage="prod")
+    return synthesize(tmp_path_factory.mktemp("cdk-prod"), stage="prod", alert_email=ALERT_EMAIL)

@@ -76,25 +76,48 @@ def test_stage_throttling_logs_tracing(dev):
     assert '"status"' in p["AccessLogSetting"]["Format"]
 
 
-def test_no_cloudwatch_role_side_effect(dev):
-    dev.template.resource_count_is("AWS::ApiGateway::Account", 0)
+def test_api_gateway_logging_role_created_and_retained(dev):
+    """A new account has no API Gateway CloudWatch role: the stack sets one before the stage logs."""
+    ((account_id, account),) = dev.of_type("AWS::ApiGateway::Account").items()
+    assert account["DeletionPolicy"] == "Retain"
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert dev.resources[role_id]["DeletionPolicy"] == "Retain"
+    (stage,) = dev.of_type("AWS::ApiGateway::Stage").values()
+    assert account_id in json.dumps(stage.get("DependsOn", [])), "the stage must wait for the account setting"
+
+
+def test_logging_off_without_the_role(tmp_path):
+    from .conftest import synthesize
+
+    synth = synthesize(tmp_path, stage="dev", api_cloudwatch_role="false")
+    assert synth.error is None, synth.error
+    synth.template.resource_count_is("AWS::ApiGateway::Account", 0)
+    (stage,) = synth.of_type("AWS::ApiGateway::Stage").values()
+    assert "AccessLogSetting" not in stage["Properties"]
+    assert all(m.get("LoggingLevel", "OFF") == "OFF" for m in stage["Properties"].get("MethodSettings", []))
 
 
 def test_gateway_errors_use_the_error_envelope(dev):
+    from aws_cdk import aws_apigateway as apigw
+
     responses = {
         r["Properties"]["ResponseType"]: r["Properties"]
         for r in dev.of_type("AWS::ApiGateway::GatewayResponse").values()
     }
+    every_type = {getattr(apigw.ResponseType, n).response_type for n in dir(apigw.ResponseType) if n.isupper()}
+    assert set(responses) == every_type
     bad = responses["BAD_REQUEST_PARAMETERS"]
     assert bad["StatusCode"] == "400"
     assert '"error":{"status":400' in bad["ResponseTemplates"]["application/json"]
     assert responses["THROTTLED"]["StatusCode"] == "429"
-    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]  # unknown path/method
-    assert unknown["StatusCode"] == "404"
-    body = unknown["ResponseTemplates"]["application/json"]
-    assert json.loads(body) == {"error": {"status": 404, "code": "not_found", "message": "no such route"}}
+    unsigned = responses["MISSING_AUTHENTICATION_TOKEN"]  # unsigned /stats (or an unknown route)
+    assert unsigned["StatusCode"] == "403"
+    body = json.loads(unsigned["ResponseTemplates"]["application/json"])
+    assert body["error"]["status"] == 403 and body["error"]["code"] == "forbidden"
     for r in responses.values():
         assert r["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        template = r["ResponseTemplates"]["application/json"]
+        assert template.startswith('{"error":{"status":' + r["StatusCode"] + ',"code":"'), template
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,18 @@ def test_pinned_cli_synthesizes_without_credentials(tmp_path):
     }
     out = tmp_path / "cdk.out"
     done = subprocess.run(
-        [str(cdk), "synth", "-c", "stage=prod", "--no-notices", "--quiet", "-o", str(out)],
+        [
+            str(cdk),
+            "synth",
+            "-c",
+            "stage=prod",
+            "-c",
+            "alert_email=ops@musicboxd.example",
+            "--no-notices",
+            "--quiet",
+            "-o",
+            str(out),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -17,9 +17,20 @@ def test_defaults_to_dev():
 
 
 @pytest.mark.parametrize("name", ["staging", "prod"])
-def test_shared_stages_retain_and_schedule(name):
-    c = cfg(stage=name)
-    assert c.removal_policy == RemovalPolicy.RETAIN and c.deletion_protection and c.schedules_enabled
+def test_shared_stages_retain_except_on_create_and_schedule(name):
+    c = cfg(stage=name, alert_email="ops@musicboxd.example")
+    assert c.removal_policy == RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE and c.schedules_enabled
+
+
+def test_every_stage_creates_the_api_gateway_logging_role_unless_told_not_to():
+    assert all(cfg(stage=name, alert_email="a@b.example").api_cloudwatch_role for name in stages.STAGES)
+    assert cfg(api_cloudwatch_role="false").api_cloudwatch_role is False
+
+
+@pytest.mark.parametrize("email", ["", "not-an-email", "  "])
+def test_prod_refuses_to_synthesize_without_an_alarm_email(email):
+    with pytest.raises(ValueError, match="stage prod needs an alarm email"):
+        cfg(stage="prod", alert_email=email)
 
 
 def test_context_overrides():

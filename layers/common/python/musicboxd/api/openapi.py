@@ -20,6 +20,7 @@ from typing import Any
 import aws_lambda_powertools.event_handler.openapi as powertools_openapi
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from musicboxd.api.app import TITLE, create_app
 from musicboxd.errors import NotFound
@@ -65,7 +66,13 @@ def write_document() -> None:
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi_json() -> Response[dict[str, Any]]:
-    return Response(200, content_types.APPLICATION_JSON, published_document())
+    document = dict(published_document())  # a copy: the cached document stays stage-free
+    # On API Gateway's own domain every path starts with the stage (/dev/search): "Try it out"
+    # must keep it. A custom domain or the local stack serves from the root.
+    event = router.current_event
+    if isinstance(event, APIGatewayProxyEvent) and ".execute-api." in (event.request_context.domain_name or ""):
+        document["servers"] = [{"url": f"/{event.request_context.stage}"}]
+    return Response(200, content_types.APPLICATION_JSON, document)
 
 
 # Relative to the page, so it works under a stage prefix (/prod/docs) and with a trailing slash.
