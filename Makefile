@@ -54,6 +54,10 @@ bench-tier1: venv ## tier-1 figures: index size/load for 18k and 50k albums; sha
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
 
+.PHONY: bench-abuse
+bench-abuse: venv ## abuse run (loopback, ~3 min): legit Zipf traffic with/without an attacker on 127.0.0.2, PASS/FAIL lines
+	$(BIN)/python -m bench.abuse
+
 .PHONY: bench
 bench: venv ## side-by-side benchmark (pass-through / seed / ours, offline, 150 ms emulator latency): BENCHMARKS.md
 	$(BIN)/python -m bench

@@ -104,7 +104,8 @@ def _seed(env: dict[str, str]) -> None:
     album = make_album(ALBUM_ID)
     cache.put_album(album, tier=TIER_POPULAR, ttl_seconds=86_400)
     page = SearchPage(items=[album.summary()], total=1)
-    cache.put_search(search_key("US", normalize_query("homogenic"), offset=0, limit=20), page, ttl_seconds=86_400)
+    key = search_key("US", normalize_query("homogenic"), offset=0, limit=Settings().search_block_size)
+    cache.put_search(key, page, ttl_seconds=86_400)
     rebuild_index(DynamoPopularAlbums(model), DynamoIndexStore(model))
 
 

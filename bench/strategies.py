@@ -44,11 +44,8 @@ class NullCache:
     def get_search(self, key: str) -> CachedSearch | None:
         return None
 
-    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None:
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int, provisional: bool = False) -> None:
         pass
-
-    def scan_albums(self, *, max_items: int, page_size: int = 100):
-        return iter(())
 
 
 class PassThroughContainer(AppContainer):
@@ -133,7 +130,7 @@ class SeedSearchService:
         self._names = names
         self._catalog = catalog
 
-    def search(self, query: str, *, limit: int, offset: int) -> Answer[SearchPage]:
+    def search(self, query: str, *, limit: int, offset: int, client: str | None = None) -> Answer[SearchPage]:
         folded = normalize_query(query)
         if not folded:
             raise ValueError("query is empty after normalization")

@@ -15,6 +15,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.parameters import SpotifyParameters
 from infra.constructs.schedules import Schedules
 from infra.constructs.table import CacheTable
+from infra.constructs.waf import ApiFirewall
 from infra.stages import StageConfig
 from musicboxd import routes as routes_mod
 from musicboxd.routes import Route
@@ -95,6 +96,7 @@ class MusicboxdStack(Stack):
             self.parameters.grant(fn)
 
         self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.targets)
+        self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage)
         self.schedules = Schedules(
             self,
             "Jobs",

@@ -33,6 +33,7 @@ class StageConfig:
     # lacks. true: the stack creates it (AWS::ApiGateway::Account, retained); false: the
     # account's existing setting is not trusted and access/execution logging is off.
     api_cloudwatch_role: bool = True
+    waf_rate_limit: int = 1000  # requests per IP per 5 minutes to /search and /albums (AWS WAF)
     # Lambda SnapStart for the HTTP functions (published versions behind alias "live");
     # off in dev: every deploy publishes a version and takes a snapshot (minutes, cache cost).
     snap_start: bool = True

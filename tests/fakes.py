@@ -30,6 +30,7 @@ class MemoryCache:
         self.searches: dict[str, CachedSearch] = {}
         self.reads = 0
         self.writes = 0
+        self.provisional: set[str] = set()
 
     def get_album(self, album_id):
         self.reads += 1
@@ -50,9 +51,13 @@ class MemoryCache:
         self.reads += 1
         return self.searches.get(key)
 
-    def put_search(self, key, page, *, ttl_seconds):
+    def put_search(self, key, page, *, ttl_seconds, provisional=False):
         self.writes += 1
         self.searches[key] = CachedSearch(page, self.clock() + ttl_seconds)
+        if provisional:
+            self.provisional.add(key)
+        else:
+            self.provisional.discard(key)
 
 
 def make_album(album_id: str = "4aawyAB9vmqN3uQ7FjRGTy", n_tracks: int = 3, name: str = "Homogenic") -> Album:

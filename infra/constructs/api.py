@@ -187,14 +187,9 @@ class RestApi(Construct):
                         method,
                         rule,
                         "Public read-only catalog route (search/album pages/health/docs) served to "
-                        "anonymous web visitors; abuse is bounded by stage throttling.",
+                        "anonymous web visitors; abuse is bounded by AWS WAF (per-IP rate, IP reputation), "
+                        "stage throttling and per-client budget shares.",
                     )
-        acknowledge(
-            self.api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL: a public read-only API answered from cache; stage throttling and the "
-            "shared Spotify rate budget bound cost and upstream load. Revisit if abused.",
-        )
 
         if logging:
             acknowledge(

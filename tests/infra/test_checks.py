@@ -17,7 +17,6 @@ ALLOWED_ACKS = {
     "AwsSolutions-APIG1",  # only with -c api_cloudwatch_role=false (logging off)
     "AwsSolutions-APIG6",
     "AwsSolutions-L1",
-    "AwsSolutions-APIG3",
     "AwsSolutions-APIG4",
     "AwsSolutions-COG4",
     "AwsSolutions-SQS3",

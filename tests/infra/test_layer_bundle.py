@@ -135,7 +135,7 @@ def pins(path: Path) -> dict[str, str]:
     found = {}
     for line in path.read_text().splitlines():
         if "==" in line and not line.lstrip().startswith(("#", "-")):
-            name, version = line.split(";")[0].split("\\")[0].strip().split("==")
+            name, version = line.split("#")[0].split(";")[0].split("\\")[0].strip().split("==")
             found[name.split("[")[0].lower().replace("_", "-")] = version.strip()
     return found
 

@@ -19,6 +19,7 @@ import pytest
 
 from musicboxd.adapters.dynamo import DynamoCache, make_model
 from musicboxd.adapters.index_store import DynamoIndexStore, DynamoPopularAlbums
+from musicboxd.config import Settings
 from musicboxd.models import SearchPage
 from musicboxd.normalize import normalize_query
 from musicboxd.ports import TIER_POPULAR
@@ -75,7 +76,8 @@ def cached(table_settings):
     album = make_album(ALBUM_ID)
     cache.put_album(album, tier=TIER_POPULAR, ttl_seconds=86_400)
     page = SearchPage(items=[album.summary()], total=1)
-    cache.put_search(search_key("US", normalize_query("homogenic"), offset=0, limit=20), page, ttl_seconds=86_400)
+    key = search_key("US", normalize_query("homogenic"), offset=0, limit=Settings().search_block_size)
+    cache.put_search(key, page, ttl_seconds=86_400)
     rebuild_index(DynamoPopularAlbums(model), DynamoIndexStore(model))
     return table_settings
 

@@ -1,7 +1,7 @@
 """The SSM token store against a real (moto) server, shared by two provider "instances"."""
 
 from musicboxd.adapters.dynamo import DynamoLease, make_model
-from musicboxd.adapters.ssm import SsmTokenStore, client_credentials, ssm_client
+from musicboxd.adapters.ssm import CachedCredentials, SsmTokenStore, ssm_client
 from musicboxd.ports import Token
 from musicboxd.services.token import TokenProvider
 
@@ -44,6 +44,6 @@ def test_client_credentials_from_secure_strings(table_settings):
     client.put_parameter(Name="/t/id", Value="the-id", Type="SecureString", Overwrite=True)
     client.put_parameter(Name="/t/secret", Value="the-secret", Type="SecureString", Overwrite=True)
     deployed = replace(s, spotify_client_id_parameter="/t/id", spotify_client_secret_parameter="/t/secret")
-    assert client_credentials(deployed, client) == ("the-id", "the-secret")
+    assert CachedCredentials(deployed, client).get() == ("the-id", "the-secret")
     local = replace(deployed, spotify_client_id="a", spotify_client_secret="b")
-    assert client_credentials(local, client) == ("a", "b")
+    assert CachedCredentials(local, client).get() == ("a", "b")

@@ -37,11 +37,11 @@ def test_repeat_search_is_served_from_cache(world):
     assert tele.counts[m.CACHE_MISS] == 1 and tele.counts[m.CACHE_HIT_SEARCHED] == 1
 
 
-def test_pages_are_cached_separately(world):
+def test_limit_variants_share_the_cached_blocks(world):
     _, _, catalog, _, search, _ = world
     search.search("homogenic", limit=20, offset=0)
-    search.search("homogenic", limit=5, offset=0)
-    assert len(catalog.calls) == 2
+    assert search.search("homogenic", limit=5, offset=0).cache == "HIT"
+    assert len(catalog.calls) == 1  # one block: the catalog has a single match
 
 
 def test_expired_search_is_refetched(world):

@@ -7,7 +7,8 @@ import pytest
 
 from musicboxd.adapters.musicbrainz import MusicBrainzCatalog, lucene_escape
 from musicboxd.deadline import Deadline
-from musicboxd.errors import CacheUnavailable, RateLimited, Unavailable
+from musicboxd.errors import RateLimited, Unavailable
+from musicboxd.index.core import IndexedAlbum, Tier1Index
 from musicboxd.models import SearchPage
 from musicboxd.services.catalog import AlbumService, SearchFallback, SearchService
 from musicboxd.services.fallbacks import CacheOnlySearch
@@ -94,34 +95,37 @@ def test_lucene_escape():
     assert lucene_escape('AC/DC: "live"') == 'AC\\/DC\\: \\"live\\"'
 
 
-def test_cache_only_matches_words_accent_and_case_insensitively():
-    albums = [make_album(f"{i:022d}", name=n).summary() for i, n in enumerate(["Homogenic", "Vespertine", "Début"])]
-    search = CacheOnlySearch(lambda n: iter(albums[:n]), max_items=10)
+def _index(names):
+    albums = [IndexedAlbum(make_album(f"{i:022d}", name=n).summary()) for i, n in enumerate(names)]
+    return Tier1Index.build(albums, version="v", built_at=0, now_year=2026)
+
+
+def test_cache_only_answers_from_the_in_memory_index_whatever_its_confidence():
+    index = _index(["Homogenic", "Vespertine", "Début"])
+    search = CacheOnlySearch(lambda: index)
+    assert index.answer("bjork debut", limit=10, offset=0) is None  # not confident: tier 1 would not answer
     assert [a.name for a in search.search("bjork debut", 10, 0).items] == ["Début"]
     assert search.search("björk", 2, 1).total == 3
     assert search.search("nothing here", 10, 0) is None
-
-    def broken(n):
-        raise CacheUnavailable("down")
-        yield  # pragma: no cover
-
-    assert CacheOnlySearch(broken).search("x", 10, 0) is None
+    assert CacheOnlySearch(lambda: None).search("homogenic", 10, 0) is None  # no index loaded yet
 
 
-def test_cache_only_is_bounded_in_items_and_time():
-    made = []
+def test_cache_only_answers_are_remembered_briefly():
+    index = _index(["Homogenic"])
+    looked_up = []
 
-    def scan(n):
-        for i in range(n):
-            made.append(i)
-            yield make_album(f"{i:022d}").summary()
+    def holder():
+        looked_up.append(1)
+        return index
 
-    assert CacheOnlySearch(scan, max_items=50).search("homogenic", 10, 0).total == 50
-    ticks = iter(range(1000))
-    made.clear()
-    slow = CacheOnlySearch(scan, max_items=1000, max_seconds=5, monotonic=lambda: next(ticks))
-    slow.search("homogenic", 10, 0)
-    assert len(made) <= 7
+    now = [0.0]
+    search = CacheOnlySearch(holder, memo_seconds=10, monotonic=lambda: now[0])
+    for _ in range(5):
+        assert search.search("Homogenic", 10, 0).items[0].name == "Homogenic"
+    assert len(looked_up) == 1
+    now[0] = 11.0
+    search.search("homogenic", 10, 0)
+    assert len(looked_up) == 2
 
 
 @pytest.fixture

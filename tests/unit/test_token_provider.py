@@ -25,13 +25,13 @@ def test_token_reused_in_process_and_across_instances_via_store():
     assert len(fetched) == 1 and fetched2 == [] and store.saves == 1
 
 
-def test_refreshed_60s_before_expiry():
+def test_refreshed_inside_the_60s_margin_at_a_jittered_moment():
     clock, store = FakeClock(), MemoryTokenStore()
-    provider, fetched = make(clock, store)
+    provider, fetched = make(clock, store, jitter=lambda: 0.5)  # renews 45 s before expiry
     provider.get()
-    clock.advance(3600 - 61)
-    assert provider.get() == "tok1"
-    clock.advance(2)
+    clock.advance(3600 - 50)
+    assert provider.get() == "tok1"  # inside the margin, still before this container's moment
+    clock.advance(6)
     assert provider.get() == "tok2"
     assert store.token.access_token == "tok2"
 

@@ -2,7 +2,10 @@
 
 Routes come from ``musicboxd.routes.ROUTES`` (the same table the CDK API is built from).
 Like API Gateway, an unknown path or method never reaches a function: it gets the
-service's error envelope (404/405) here.
+service's error envelope (404/405) here. Like Lambda scaling out, each function serves up to
+``instances_per_function`` requests at once (a bounded pool, one process: the instances share
+the container's memory, as warm invocations of one container would); the caller's address
+becomes ``requestContext.identity.sourceIp``.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ def build_event(
     headers: dict[str, str] | None = None,
     body: bytes = b"",
     stage: str = "local",
+    source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     split = urlsplit(raw_path)
     query = parse_qs(split.query, keep_blank_values=True)
@@ -103,7 +107,7 @@ def build_event(
             "extendedRequestId": request_id,
             "requestTimeEpoch": int(time.time() * 1000),
             "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
             "accountId": "000000000000",
             "apiId": "local",
         },
@@ -135,13 +139,19 @@ def envelope(status: int, code: str, message: str) -> tuple[int, dict[str, str],
 
 
 class Gateway:
-    """Routes requests to handlers; one lock per function = one warm Lambda instance each."""
+    """Routes requests to handlers; at most ``instances_per_function`` invocations of a function at once."""
 
-    def __init__(self, timeout_seconds: float = 10.0, loader: Callable[[str], Handler] = load_handler):
+    def __init__(
+        self,
+        timeout_seconds: float = 10.0,
+        loader: Callable[[str], Handler] = load_handler,
+        *,
+        instances_per_function: int = 8,
+    ):
         self.timeout = timeout_seconds
         self._loader = loader
         self._handlers: dict[str, Handler] = {}
-        self._locks = {r.function: threading.Lock() for r in ROUTES}
+        self._instances = {r.function: threading.BoundedSemaphore(instances_per_function) for r in ROUTES}
         self._load_lock = threading.Lock()
 
     def handler(self, function: str) -> Handler:
@@ -150,16 +160,18 @@ class Gateway:
                 self._handlers[function] = self._loader(function)
             return self._handlers[function]
 
-    def invoke(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
+    def invoke(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, *, source_ip: str = "127.0.0.1"):
         path = urlsplit(raw_path).path
         route, params, other = match(method, path)
         if route is None:
             if other:
                 return envelope(405, "method_not_allowed", f"{method} is not allowed on {path}")
             return envelope(404, "not_found", f"no route for {path}")
-        event = build_event(method, raw_path, route=route, path_parameters=params, headers=headers, body=body)
+        event = build_event(
+            method, raw_path, route=route, path_parameters=params, headers=headers, body=body, source_ip=source_ip
+        )
         fn = self.handler(route.function)
-        with self._locks[route.function]:
+        with self._instances[route.function]:
             context = LambdaContext(function_name=f"musicboxd-{route.function}", timeout_seconds=self.timeout)
             try:
                 result = fn(event, context)
@@ -185,7 +197,9 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> Thread
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, headers, data = gateway.invoke(self.command, self.path, dict(self.headers.items()), body)
+            status, headers, data = gateway.invoke(
+                self.command, self.path, dict(self.headers.items()), body, source_ip=self.client_address[0]
+            )
             self.send_response(status)
             for key, value in headers.items():
                 if key.lower() not in ("content-length", "connection"):

@@ -112,9 +112,14 @@ class Settings:
     rate_window_seconds: int = setting("SPOTIFY_RATE_WINDOW_SECONDS", 30, minimum=1)
     rate_slice_seconds: float = setting("SPOTIFY_RATE_SLICE_SECONDS", 5.0, minimum=0.1)
     background_rate_fraction: float = setting("SPOTIFY_BACKGROUND_FRACTION", 0.5, minimum=0, maximum=1)
-    local_rate_limit: int = setting("SPOTIFY_LOCAL_RATE_LIMIT", 0, minimum=0)  # 0: rate_limit_per_window // 10
+    local_rate_limit: int = setting("SPOTIFY_LOCAL_RATE_LIMIT", 0, minimum=0)  # 0: the budget / lambda_concurrency
+    # containers that may run at once (account quota or reserved concurrency): while the budget
+    # store is down each one allows rate_limit_per_window / this, so all together stay within it
+    lambda_concurrency: int = setting("LAMBDA_CONCURRENCY", 10, minimum=1)
+    # fairness (issue 15): one caller's (source IP's) and deep paging's shares of the budget per window
+    client_rate_share: float = setting("SPOTIFY_CLIENT_SHARE", 0.2, minimum=0.01, maximum=1)
+    deep_paging_rate_share: float = setting("SPOTIFY_DEEP_PAGING_SHARE", 0.3, minimum=0.01, maximum=1)
     quota_close_seconds: int = setting("SPOTIFY_QUOTA_CLOSE_SECONDS", 3600, minimum=0)
-    cache_only_max_items: int = setting("CACHE_ONLY_MAX_ITEMS", 2000, minimum=0)
 
     # -- tier-1 index
     index_recheck_seconds: int = setting("INDEX_RECHECK_SECONDS", 300, minimum=0)  # look for a newer index
@@ -136,11 +141,22 @@ class Settings:
     # -- usage analytics
     usage_ttl_seconds: int = setting("USAGE_TTL_SECONDS", 35 * DAY, minimum=1)  # STATS# and DEMAND# counters
     usage_flush_seconds: float = setting("USAGE_FLUSH_SECONDS", 10.0, minimum=0)  # counters written this often
+    demand_per_client_per_day: int = setting("DEMAND_PER_CLIENT_PER_DAY", 200, minimum=0)  # 0: no cap
 
     @property
     def search_page_cap(self) -> int:
         """Largest page Spotify's /search serves this app (Development Mode: 10)."""
         return 50 if self.spotify_mode == "extended" else 10
+
+    @property
+    def spotify_local_limit(self) -> int:
+        """Spotify calls per window one container allows itself while the shared budget store is down."""
+        return self.local_rate_limit or max(1, self.rate_limit_per_window // self.lambda_concurrency)
+
+    @property
+    def search_block_size(self) -> int:
+        """Upstream search pages are fetched and cached in blocks of this many albums."""
+        return self.search_page_cap
 
     @property
     def extended(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class CatalogError(Exception):
     """Base class of upstream (catalog source) failures."""
@@ -16,12 +18,18 @@ class RateLimited(CatalogError):
 
     def __init__(self, retry_after: float, *, quota: bool = False, message: str = "rate limited"):
         super().__init__(message)
-        self.retry_after = max(0.0, float(retry_after))
+        seconds = float(retry_after)
+        # Clamped: inf/NaN/huge/negative values must never reach a header or a sleep.
+        self.retry_after = 30.0 if math.isnan(seconds) else min(86_400.0, max(0.0, seconds))
         self.quota = quota
 
 
 class Unavailable(CatalogError):
     """Upstream failed (5xx, timeout, auth failure) or no time is left to ask it."""
+
+
+class DeadlineExceeded(Unavailable):
+    """No time left in the request for this call (an AWS call cut short by the deadline): never an outage."""
 
 
 class Forbidden(CatalogError):
@@ -34,3 +42,7 @@ class BadUpstreamRequest(CatalogError):
 
 class CacheUnavailable(Exception):
     """The cache (DynamoDB) failed: callers carry on without it."""
+
+
+class CacheRejected(CacheUnavailable):
+    """DynamoDB rejected this one call (ValidationException and other client errors): a miss, not an outage."""

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-MAX_QUERY_LENGTH = 200
+MAX_QUERY_LENGTH = 200  # characters, before and after normalization
+MAX_QUERY_BYTES = 600  # UTF-8 bytes after normalization (keeps every cache key part small)
+
+
+class QueryTooLong(ValueError):
+    """The query grew past the limits under NFKC (one character can become 18)."""
 
 
 def normalize_query(text: str) -> str:
@@ -25,6 +30,19 @@ def normalize_query(text: str) -> str:
         )
         current = " ".join(kept.split())
     return current
+
+
+def searchable_query(text: str) -> str:
+    """``normalize_query`` checked for use as a key: not empty, within the character and byte limits."""
+    normalized = normalize_query(text)
+    if not normalized:
+        raise ValueError("query is empty after normalization")
+    if len(normalized) > MAX_QUERY_LENGTH or len(normalized.encode()) > MAX_QUERY_BYTES:
+        raise QueryTooLong(
+            f"q must be at most {MAX_QUERY_LENGTH} characters and {MAX_QUERY_BYTES} UTF-8 bytes after "
+            "Unicode normalization (NFKC)"
+        )
+    return normalized
 
 
 def strip_accents(text: str) -> str:

@@ -7,7 +7,7 @@ Nothing here imports AWS or HTTP libraries.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from musicboxd.models import Album, AlbumSummary, SearchPage
@@ -31,7 +31,7 @@ class Deadline(Protocol):
 
 @dataclass(frozen=True)
 class Token:
-    access_token: str
+    access_token: str = field(repr=False)  # a secret: never in logs
     expires_at: float  # epoch seconds
 
     def valid(self, now: float, margin: float = 60.0) -> bool:
@@ -88,7 +88,9 @@ class AlbumCache(Protocol):
 
     def get_search(self, key: str) -> CachedSearch | None: ...
 
-    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None: ...
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int, provisional: bool = False) -> None:
+        """``provisional``: a thin page (see services.catalog.thin_page), kept out of the tier-1 index."""
+        ...
 
 
 class RateBudget(Protocol):

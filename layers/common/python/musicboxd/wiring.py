@@ -59,7 +59,10 @@ class AppContainer:
         from musicboxd.services.usage import UsageRecorder
 
         return UsageRecorder(
-            lambda: self.usage_store, on_error=_usage_error, flush_interval=self.settings.usage_flush_seconds
+            lambda: self.usage_store,
+            on_error=_usage_error,
+            flush_interval=self.settings.usage_flush_seconds,
+            demand_per_client_per_day=self.settings.demand_per_client_per_day,
         )
 
     @cached_property
@@ -149,14 +152,15 @@ class AppContainer:
     @cached_property
     def tokens(self):
         from musicboxd.adapters.spotify import fetch_token
-        from musicboxd.adapters.ssm import SsmTokenStore, client_credentials, ssm_client
+        from musicboxd.adapters.ssm import CachedCredentials, SsmTokenStore, ssm_client
         from musicboxd.services.token import TokenProvider
 
         s = self.settings
-        client = ssm_client(s.aws_region, s.ssm_endpoint_url)
+        client = ssm_client(s.aws_region, s.ssm_endpoint_url, remaining=lambda: deadline.current().remaining())
+        credentials = CachedCredentials(s, client)
 
         def fetch():
-            cid, secret = client_credentials(s, client)
+            cid, secret = credentials.get()
             return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
 
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
@@ -170,7 +174,11 @@ class AppContainer:
     def dynamodb_client(self):
         from musicboxd.adapters.rate_budget import dynamodb_client
 
-        return dynamodb_client(self.settings.aws_region, self.settings.dynamodb_endpoint_url)
+        return dynamodb_client(
+            self.settings.aws_region,
+            self.settings.dynamodb_endpoint_url,
+            remaining=lambda: deadline.current().remaining(),
+        )
 
     @cached_property
     def spotify_budget(self):
@@ -192,9 +200,38 @@ class AppContainer:
         return SharedBudget(
             store,
             name="spotify",
-            local_limit=s.local_rate_limit or max(1, s.rate_limit_per_window // 10),
+            local_limit=s.spotify_local_limit,
             window_seconds=s.rate_window_seconds,
             quota_close_seconds=s.quota_close_seconds,
+        )
+
+    @cached_property
+    def call_shares(self):
+        """Per-client and per-class shares of the Spotify budget (services.budget.ShareLimiter)."""
+        from musicboxd.adapters.rate_budget import DynamoBudgetStore
+        from musicboxd.services.budget import ShareLimiter
+        from musicboxd.services.catalog import CLASS_DEEP_PAGING
+
+        s = self.settings
+
+        def store_for(name: str, limit: int) -> DynamoBudgetStore:
+            return DynamoBudgetStore(
+                self.dynamodb_client,
+                s.table_name,
+                name=f"spotify#{name}",
+                limit=limit,
+                window_seconds=s.rate_window_seconds,
+                slice_seconds=s.rate_slice_seconds,
+                ttl_seconds=2 * s.rate_window_seconds + 60,
+            )
+
+        return ShareLimiter(
+            store_for,
+            budget=s.rate_limit_per_window,
+            window_seconds=s.rate_window_seconds,
+            client_share=s.client_rate_share,
+            class_shares={CLASS_DEEP_PAGING: s.deep_paging_rate_share},
+            containers=s.lambda_concurrency,
         )
 
     @cached_property
@@ -223,7 +260,9 @@ class AppContainer:
         return SharedBudget(
             store,
             name="musicbrainz",
-            local_limit=policy.BUDGET_LIMIT,
+            # 0: MusicBrainz is off while its budget store is down (N containers at 1/s each would be
+            # N requests/s to a service that allows one)
+            local_limit=0,
             window_seconds=1.0,
             quota_close_seconds=policy.BUDGET_QUOTA_CLOSE_SECONDS,
         )
@@ -248,12 +287,8 @@ class AppContainer:
     def cache_only(self):
         from musicboxd.services.fallbacks import CacheOnlySearch
 
-        # 0.25 s at most: it runs after the upstream budget is spent, inside the Lambda's safety margin.
-        return CacheOnlySearch(
-            lambda n: self.cache.scan_albums(max_items=n, page_size=50),
-            max_items=self.settings.cache_only_max_items,
-            max_seconds=0.25,
-        )
+        # The loaded tier-1 index, in memory: a refused miss costs no table read.
+        return CacheOnlySearch(self.tier1.index)
 
     def search_fallbacks(self):
         """Tried in order after the stale cache; built lazily (a cache hit imports no httpx)."""
@@ -310,10 +345,13 @@ class AppContainer:
             _Lazy(lambda: self.spotify),
             market=self.settings.spotify_market,
             ttl_seconds=self.settings.search_ttl_seconds,
+            negative_ttl_seconds=self.settings.negative_ttl_seconds,
+            block_size=self.settings.search_block_size,
             telemetry=self.telemetry,
             fallbacks=self.search_fallbacks(),
             tier1=self.tier1 if self.settings.tier1_search else None,
             demand=self.usage,
+            shares=self.call_shares,
         )
 
     @cached_property
@@ -365,6 +403,7 @@ class AppContainer:
             negative_ttl_seconds=self.settings.negative_ttl_seconds,
             telemetry=self.telemetry,
             demand=self.usage,
+            shares=self.call_shares,
         )
 
 

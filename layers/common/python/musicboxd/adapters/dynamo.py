@@ -19,26 +19,50 @@ LOCK       ``LOCK#<name>``                  ``L``        lease holder
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import time
 import uuid
 import zlib
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import Attribute, BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from musicboxd.adapters.aws import cache_error
 from musicboxd.config import KIND_INDEX, Settings
-from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album, SearchPage
 from musicboxd.ports import CachedAlbum, CachedSearch
+
+ModelT = TypeVar("ModelT", Album, SearchPage)
+logger = logging.getLogger(__name__)
 
 KIND_ALBUM = "ALBUM"
 KIND_MISSING = "MISSING"
 KIND_SEARCH = "SEARCH"
 KIND_LOCK = "LOCK"
+TIER_PROVISIONAL = "provisional"  # a thin search page: cached briefly, never indexed
+
+MAX_PARTITION_KEY_BYTES = 2048  # DynamoDB's limits, in UTF-8 bytes
+MAX_SORT_KEY_BYTES = 1024
+_DIGEST_MARK = "#h:"
+
+
+def bounded_key(text: str, max_bytes: int) -> str:
+    """``text`` if it fits in ``max_bytes`` UTF-8 bytes, else a readable prefix + its SHA-256.
+
+    Distinct long keys stay distinct (the digest covers the whole text) and every key fits.
+    """
+    raw = text.encode()
+    if len(raw) <= max_bytes:
+        return text
+    digest = hashlib.sha256(raw).hexdigest()
+    room = max_bytes - len(_DIGEST_MARK) - len(digest)
+    prefix = raw[:room].decode(errors="ignore")  # cut on a character boundary
+    return f"{prefix}{_DIGEST_MARK}{digest}"
 
 
 def album_pk(album_id: str) -> str:
@@ -51,6 +75,17 @@ def _pack(payload: dict[str, Any]) -> bytes:
 
 def _unpack(blob: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(blob))
+
+
+def _decode(model: type[ModelT], blob: bytes | None) -> ModelT | None:
+    """The stored payload as ``model``, or None when it is missing or cannot be read."""
+    if not blob:
+        return None
+    try:
+        return model.model_validate(_unpack(blob))
+    except (zlib.error, ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+        logger.warning("undecodable cache item treated as a miss")
+        return None
 
 
 class ExpiryAttribute(TTLAttribute):
@@ -116,7 +151,7 @@ def create_table(model: type[CacheItem]) -> None:
 
 
 class DynamoCache:
-    """AlbumCache over one DynamoDB table. Every DynamoDB failure becomes CacheUnavailable."""
+    """AlbumCache over one DynamoDB table. DynamoDB failures become CacheUnavailable (CacheRejected: one call)."""
 
     def __init__(self, model: type[CacheItem], *, clock=time.time):
         self.model = model
@@ -128,7 +163,11 @@ class DynamoCache:
         item = self._get(album_pk(album_id), "A")
         if item is None:
             return None
-        album = Album.model_validate(_unpack(item.data)) if item.kind == KIND_ALBUM and item.data else None
+        album = None
+        if item.kind == KIND_ALBUM:
+            album = _decode(Album, item.data)
+            if album is None:  # unreadable (corrupt or from an incompatible version): a miss
+                return None
         return CachedAlbum(album=album, expires_at=float(item.expires_at or 0), tier=item.tier or "")
 
     def put_album(self, album: Album, *, tier: str, ttl_seconds: int, origin: str | None = None) -> None:
@@ -158,49 +197,33 @@ class DynamoCache:
         except PutError as exc:
             if _conditional_failed(exc):
                 return
-            raise CacheUnavailable(str(exc)) from exc
+            raise cache_error(exc) from exc
         except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+            raise cache_error(exc) from exc
 
     # -- searches
 
     def get_search(self, key: str) -> CachedSearch | None:
         pk, sk = _split_search_key(key)
         item = self._get(pk, sk)
-        if item is None or not item.data:
+        page = _decode(SearchPage, item.data) if item is not None else None
+        if page is None:  # absent, empty or unreadable: a miss
             return None
-        return CachedSearch(page=SearchPage.model_validate(_unpack(item.data)), expires_at=float(item.expires_at or 0))
+        return CachedSearch(page=page, expires_at=float(item.expires_at or 0))
 
-    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None:
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int, provisional: bool = False) -> None:
         now = self._clock()
         pk, sk = _split_search_key(key)
         item = self.model(
             pk,
             sk,
             kind=KIND_SEARCH,
+            tier=TIER_PROVISIONAL if provisional else None,
             fetched_at=int(now),
             expires_at=int(now + ttl_seconds),
             data=_pack(page.model_dump()),
         )
         self._write(item.save)
-
-    # -- cache-only search (last resort when every upstream failed)
-
-    def scan_albums(self, *, max_items: int, page_size: int = 100):
-        """Cached album summaries (GSI ``by_kind_expiry``, latest expiry first, stale included).
-
-        A generator: the caller stops it when its time is up. DynamoDB failures raise
-        CacheUnavailable.
-        """
-        try:
-            results = self.model.by_kind.query(
-                KIND_ALBUM, scan_index_forward=False, limit=max_items, page_size=page_size
-            )
-            for item in results:
-                if item.data:
-                    yield Album.model_validate(_unpack(item.data)).summary()
-        except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
 
     # -- plumbing
 
@@ -210,19 +233,19 @@ class DynamoCache:
         except self.model.DoesNotExist:
             return None
         except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+            raise cache_error(exc) from exc
 
     @staticmethod
     def _write(save) -> None:
         try:
             save()
         except PynamoDBException as exc:
-            raise CacheUnavailable(str(exc)) from exc
+            raise cache_error(exc) from exc
 
 
 def _split_search_key(key: str) -> tuple[str, str]:
     pk, _, sk = key.rpartition("|")
-    return pk, sk
+    return bounded_key(pk, MAX_PARTITION_KEY_BYTES), bounded_key(sk, MAX_SORT_KEY_BYTES)
 
 
 def _conditional_failed(exc: PynamoDBException) -> bool:
@@ -247,7 +270,7 @@ class DynamoLease:
         except PutError as exc:
             if _conditional_failed(exc):
                 return False
-            raise CacheUnavailable(str(exc)) from exc
+            raise cache_error(exc) from exc
 
     def release(self, name: str) -> None:
         m = self.model

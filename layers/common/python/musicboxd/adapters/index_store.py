@@ -10,7 +10,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 
-from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, CacheItem, _pack, _unpack
+from musicboxd.adapters.dynamo import KIND_ALBUM, KIND_SEARCH, TIER_PROVISIONAL, CacheItem, _pack, _unpack
 from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album, AlbumSummary, SearchPage
 from musicboxd.ports import TIER_POPULAR, CachedAlbum, IndexPointer, SweepPage
@@ -150,7 +150,7 @@ class DynamoSearchedPages:
         for item in _live(self.model, KIND_SEARCH, self._clock, scan_index_forward=False):
             if served >= self._max:
                 return
-            if not item.sk.startswith("0:") or not item.data:
+            if not item.sk.startswith("0:") or not item.data or item.tier == TIER_PROVISIONAL:
                 continue
             served += 1
             yield item.pk.split("#", 2)[2], SearchPage.model_validate(_unpack(item.data))

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PynamoDBException
 
+from musicboxd.adapters.aws import cache_error
 from musicboxd.adapters.dynamo import (
     KIND_ALBUM,
     KIND_MISSING,
+    MAX_SORT_KEY_BYTES,
     DynamoCache,
     _conditional_failed,
     _pack,
     _unpack,
     album_pk,
+    bounded_key,
 )
 from musicboxd.config import KIND_INDEX
 from musicboxd.errors import CacheUnavailable
 from musicboxd.models import Album
+from musicboxd.services.usage import DEMAND_ALBUM, DEMAND_QUERY
 
 BATCH_GET = 100
 
@@ -48,7 +53,7 @@ class _Guarded:
             try:
                 return method(**kwargs)
             except (BotoCoreError, ClientError) as exc:
-                raise CacheUnavailable(str(exc)) from exc
+                raise cache_error(exc) from exc
 
         return call
 
@@ -113,7 +118,7 @@ class DynamoUsage(_Client):
         for key, n in counts.items():  # one key per request on Lambda
             self.client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": key[:1000]}},
+                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": bounded_key(key, MAX_SORT_KEY_BYTES)}},
                 UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD hits :n",
                 ExpressionAttributeNames={"#ttl": "expires_at"},
                 ExpressionAttributeValues={":ttl": {"N": expires}, ":n": {"N": str(int(n))}},
@@ -127,30 +132,45 @@ class DynamoUsage(_Client):
             rows[hour] = {k: _parse_number(v) for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
         return rows
 
-    def top_demand(self, days: Iterable[str], *, max_items: int = 20_000) -> dict[str, int]:
-        """Summed ``hits`` per demand key over the given days (bounded read)."""
-        totals: dict[str, int] = {}
-        read = 0
+    def top_demand(self, days: Iterable[str], *, max_items: int = 200_000, top: int = 1000) -> dict[str, int]:
+        """The ``top`` most-requested albums and the ``top`` most-asked queries over ``days``.
+
+        Every (day, kind) gets an equal share of the ``max_items`` read budget, so neither the
+        oldest day nor the albums (sorted before the queries) starve the rest; within its
+        share every counter is read and summed, then the top K of each kind is kept.
+        """
+        days = list(days)
+        share = max(1, max_items // max(1, 2 * len(days)))
+        kinds: dict[str, dict[str, int]] = {DEMAND_ALBUM: {}, DEMAND_QUERY: {}}
         for day in days:
-            start = None
-            while read < max_items:
-                kwargs: dict[str, Any] = {
-                    "TableName": self.table,
-                    "KeyConditionExpression": "pk = :pk",
-                    "ExpressionAttributeValues": {":pk": {"S": f"DEMAND#{day}"}},
-                    "ProjectionExpression": "sk, hits",
-                }
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                answer = self.client.query(**kwargs)
-                for item in answer.get("Items", []):
-                    key = item["sk"]["S"]
-                    totals[key] = totals.get(key, 0) + int(float(item.get("hits", {"N": "0"})["N"]))
-                    read += 1
-                start = answer.get("LastEvaluatedKey")
-                if not start:
-                    break
-        return totals
+            for prefix, totals in kinds.items():
+                for key, hits in self._demand_items(day, prefix, share):
+                    totals[key] = totals.get(key, 0) + hits
+        return {
+            key: hits
+            for totals in kinds.values()
+            for key, hits in heapq.nlargest(top, totals.items(), key=lambda item: (item[1], item[0]))
+        }
+
+    def _demand_items(self, day: str, prefix: str, max_items: int) -> Iterable[tuple[str, int]]:
+        start = None
+        read = 0
+        while read < max_items:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
+                "ExpressionAttributeValues": {":pk": {"S": f"DEMAND#{day}"}, ":kind": {"S": prefix}},
+                "ProjectionExpression": "sk, hits",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self.client.query(**kwargs)
+            for item in answer.get("Items", []):
+                read += 1
+                yield item["sk"]["S"], int(float(item.get("hits", {"N": "0"})["N"]))
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return
 
 
 class DynamoCheckpoints:

@@ -36,11 +36,13 @@ import math
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from musicboxd.adapters.aws import botocore_client
+from musicboxd.adapters.aws import DeadlineClient
 from musicboxd.errors import CacheUnavailable
 from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
 
@@ -49,10 +51,16 @@ _SLICE_ATTR = re.compile(r"^[ig](\d+)$")
 _MAX_REMOVALS = 24
 
 
-def dynamodb_client(region: str, endpoint_url: str):
-    """A small, fast-failing client: the budget must never cost a request more than ~1 s."""
-    return botocore_client(
-        "dynamodb", region, endpoint_url, connect_timeout=0.5, read_timeout=1.0, max_pool_connections=20
+def dynamodb_client(region: str, endpoint_url: str, *, remaining: Callable[[], float] = lambda: float("inf")) -> Any:
+    """A small, fast-failing client: the budget never costs a request more than ~1 s or its time left."""
+    return DeadlineClient(
+        "dynamodb",
+        region,
+        endpoint_url,
+        remaining=remaining,
+        connect_timeout=0.5,
+        read_timeout=1.0,
+        max_pool_connections=20,
     )
 
 
@@ -69,6 +77,7 @@ class DynamoBudgetStore:
         window_seconds: float,
         slice_seconds: float,
         background_fraction: float = 0.5,
+        ttl_seconds: float | None = None,
     ):
         if limit < 1:
             raise ValueError("limit must be >= 1")
@@ -84,6 +93,7 @@ class DynamoBudgetStore:
             "sk": {"S": f"{self.limit}:{self.background_limit}:{self.slice_ms}:{self.span}"},
         }
         self._holder = uuid.uuid4().hex
+        self._ttl = ttl_seconds  # per-client shares: the item expires when the caller goes away
         self._stale: set[str] = set()
         self._lock = threading.Lock()
 
@@ -109,14 +119,17 @@ class DynamoBudgetStore:
             f"SET i{k} = if_not_exists(i{k}, a), g{k} = if_not_exists(g{k}, b), pu = :pu, ph = :me"
             " ADD n :one, a :one, b :one"
         )
-        if stale:
-            update += " REMOVE " + ", ".join(stale)
         values = {
             ":one": {"N": "1"},
             ":now": {"N": _num(now)},
             ":pu": {"N": _num(now + PROBE_LEASE_SECONDS)},
             ":me": {"S": self._holder},
         }
+        if self._ttl is not None:
+            update = update.replace("SET ", "SET expires_at = :exp, ", 1)
+            values[":exp"] = {"N": str(int(now + self._ttl))}
+        if stale:
+            update += " REMOVE " + ", ".join(stale)
         try:
             response = self._update(update, f"{circuit} AND {condition}", values)
         except _Refused as refused:

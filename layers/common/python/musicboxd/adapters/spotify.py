@@ -4,12 +4,15 @@
 - retries with jitter on 5xx and transport errors, never past the request's deadline;
 - 429 raises :class:`RateLimited` with ``Retry-After`` (never sleeps through it);
 - 401 refreshes the shared token once and retries;
+- a 200 whose body is not a JSON object is Unavailable (never a parser message to the client);
+- the bearer token is only ever sent to Spotify's own origin (``next`` URLs included);
 - Development Mode aware: search pages of at most 10 (extended: 50), no batch endpoint.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +42,8 @@ SPOTIFY_MAX_OFFSET = 1000
 TRACKS_PAGE = 50
 BATCH_ALBUMS = 20
 MIN_CALL_SECONDS = 0.05  # below this much time left, do not start a call
+DEFAULT_RETRY_AFTER = 30.0  # Spotify's window: a missing or unreadable header must not mean "retry now"
+MAX_RETRY_AFTER = 86_400.0  # a day: beyond that the number is nonsense, not a plan
 
 # (endpoint, status, seconds) after each upstream call, for metrics and usage stats.
 CallObserver = Callable[[str, int, float], None]
@@ -85,11 +90,34 @@ def _endpoint_name(path: str) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float:
+    """Retry-After in seconds, clamped to [1 s, a day]; missing, NaN or unreadable: the window."""
     raw = response.headers.get("Retry-After", "")
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
-        return 30.0  # Spotify's window; a missing header must not mean "retry now"
+        return DEFAULT_RETRY_AFTER
+    if math.isnan(seconds):
+        return DEFAULT_RETRY_AFTER
+    return min(MAX_RETRY_AFTER, max(1.0, seconds))
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body of a 200, which must be a JSON object (a proxy's HTML page is an outage, not data)."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise Unavailable(
+            f"Spotify answered 200 with a non-JSON body ({response.headers.get('content-type')})"
+        ) from exc
+    if not isinstance(body, dict):
+        raise Unavailable("Spotify answered 200 with a JSON body that is not an object")
+    return body
+
+
+def same_origin(url: str, base: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``base``."""
+    target, origin = httpx.URL(url), httpx.URL(base)
+    return (target.scheme, target.host, target.port) == (origin.scheme, origin.host, origin.port)
 
 
 def _error_message(response: httpx.Response) -> tuple[str, str | None]:
@@ -180,9 +208,12 @@ def fetch_token(
     if response.status_code != 200:
         message, _ = _error_message(response)
         raise Unavailable(f"token request failed ({response.status_code}): {message}")
-    body = response.json()
+    body = _json_object(response)
     issued = time.time() if now is None else now
-    return Token(access_token=body["access_token"], expires_at=issued + float(body.get("expires_in", 3600)))
+    try:
+        return Token(access_token=str(body["access_token"]), expires_at=issued + float(body.get("expires_in", 3600)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unavailable("token endpoint answered without a usable token") from exc
 
 
 # ----------------------------------------------------------------------------- client
@@ -283,6 +314,8 @@ class SpotifyCatalog:
 
     def _get(self, path_or_url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         url = path_or_url if path_or_url.startswith("http") else f"{self._s.spotify_api_url}{path_or_url}"
+        if not same_origin(url, self._s.spotify_api_url):  # e.g. a ``next`` URL pointing elsewhere
+            raise Unavailable(f"refusing to send the Spotify token to {httpx.URL(url).host}")
         deadline = self._deadline()
 
         retrying = Retrying(
@@ -323,7 +356,7 @@ class SpotifyCatalog:
         status = response.status_code
         self._record(endpoint, status, started)
         if status == 200:
-            return response.json()
+            return _json_object(response)
         message, reason = _error_message(response)
         if status == 401:
             self._invalidate(token)

@@ -1,21 +1,28 @@
 """SSM Parameter Store adapter: the shared token (SecureString) and deployed secrets.
 
-Uses a plain botocore client (boto3 is not needed, and botocore ships with the runtime).
+Uses a plain botocore client (boto3 is not needed, and botocore ships with the runtime)
+whose timeouts and retries fit in the request's remaining time (``DeadlineClient``).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from musicboxd.adapters.aws import botocore_client
+from musicboxd.adapters.aws import DeadlineClient
 from musicboxd.config import Settings
+from musicboxd.errors import Unavailable
 from musicboxd.ports import Token
 
 
-def ssm_client(region: str, endpoint_url: str):
-    return botocore_client("ssm", region, endpoint_url, connect_timeout=1, read_timeout=2, max_attempts=3)
+def ssm_client(region: str, endpoint_url: str, *, remaining: Callable[[], float] = lambda: float("inf")) -> Any:
+    return DeadlineClient(
+        "ssm", region, endpoint_url, remaining=remaining, connect_timeout=1, read_timeout=2, max_attempts=3
+    )
 
 
 class SsmTokenStore:
@@ -47,19 +54,41 @@ class SsmTokenStore:
         )
 
 
-def client_credentials(settings: Settings, client=None) -> tuple[str, str]:
-    """(client_id, client_secret): plain settings locally, SSM SecureStrings when deployed."""
-    cid, secret = settings.spotify_client_id, settings.spotify_client_secret
-    names = [n for n in (settings.spotify_client_id_parameter, settings.spotify_client_secret_parameter) if n]
-    if (cid and secret) or not names:
+class CachedCredentials:
+    """(client_id, client_secret): plain settings locally, SSM SecureStrings when deployed.
+
+    Read from SSM once per container (SSM allows ~40 GetParameter/s per account); a failed or
+    incomplete read raises Unavailable, never empty strings (Spotify would answer invalid_client).
+    """
+
+    def __init__(self, settings: Settings, client: Any = None):
+        self._settings = settings
+        self._client = client
+        self._values: tuple[str, str] | None = None
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def get(self) -> tuple[str, str]:
+        with self._lock:
+            if self._values is None:
+                self._values = self._read()
+            return self._values
+
+    def _read(self) -> tuple[str, str]:
+        s = self._settings
+        cid, secret = s.spotify_client_id, s.spotify_client_secret
+        names = [n for n in (s.spotify_client_id_parameter, s.spotify_client_secret_parameter) if n]
+        if (cid and secret) or not names:
+            return cid, secret
+        client = self._client or ssm_client(s.aws_region, s.ssm_endpoint_url)
+        self.reads += 1
+        try:
+            found = client.get_parameters(Names=names, WithDecryption=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable(f"Spotify credentials unreadable from SSM: {type(exc).__name__}") from exc
+        values = {p["Name"]: p["Value"] for p in found.get("Parameters", [])}
+        cid = cid or values.get(s.spotify_client_id_parameter, "")
+        secret = secret or values.get(s.spotify_client_secret_parameter, "")
+        if not (cid and secret):
+            raise Unavailable("Spotify credentials missing in SSM")
         return cid, secret
-    client = client or ssm_client(settings.aws_region, settings.ssm_endpoint_url)
-    try:
-        found = client.get_parameters(Names=names, WithDecryption=True)
-    except (ClientError, BotoCoreError):
-        return cid, secret
-    values = {p["Name"]: p["Value"] for p in found.get("Parameters", [])}
-    return (
-        cid or values.get(settings.spotify_client_id_parameter, ""),
-        secret or values.get(settings.spotify_client_secret_parameter, ""),
-    )

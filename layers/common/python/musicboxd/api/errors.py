@@ -24,4 +24,5 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:
-    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+    finite = seconds if math.isfinite(seconds) else 30.0
+    return {"Retry-After": str(max(1, math.ceil(min(finite, 86_400.0))))}

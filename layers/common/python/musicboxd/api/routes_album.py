@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
+from musicboxd.api.caller import source_ip
 from musicboxd.api.errors import BadRequest
 from musicboxd.api.schemas import ERROR_RESPONSES, X_CACHE_HEADER, AlbumResponse
 
@@ -28,6 +29,6 @@ def album(
 
     if not SPOTIFY_ID.match(id):
         raise BadRequest("id must be a 22-character base62 Spotify id", code="invalid_id")
-    answer = container().album_service.get(id)
+    answer = container().album_service.get(id, client=source_ip(router))
     body = AlbumResponse(**answer.value.model_dump(), source=answer.source)
     return Response(200, content_types.APPLICATION_JSON, body, headers={"X-Cache": answer.cache})

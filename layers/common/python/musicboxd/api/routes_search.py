@@ -6,9 +6,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
+from musicboxd.api.caller import source_ip
 from musicboxd.api.errors import BadRequest
 from musicboxd.api.schemas import ERROR_RESPONSES, X_CACHE_HEADER, SearchResponse
-from musicboxd.normalize import MAX_QUERY_LENGTH
+from musicboxd.normalize import MAX_QUERY_LENGTH, QueryTooLong
 
 router = Router()
 
@@ -41,7 +42,9 @@ def search(
     if not query or len(query) > MAX_QUERY_LENGTH:
         raise BadRequest(f"q must be 1-{MAX_QUERY_LENGTH} characters after trimming")
     try:
-        answer = container().search_service.search(query, limit=limit, offset=offset)
+        answer = container().search_service.search(query, limit=limit, offset=offset, client=source_ip(router))
+    except QueryTooLong as exc:
+        raise BadRequest(str(exc), code="query_too_long") from exc
     except ValueError as exc:  # nothing searchable left (e.g. only control characters)
         raise BadRequest(f"q has nothing searchable: {exc}") from exc
     body = SearchResponse(

@@ -9,8 +9,10 @@ DynamoDB UpdateItem, see ``adapters/rate_budget.py``) and often none:
   a closed circuit or an exhausted budget costs no DynamoDB call at all;
 - a 429 we saw ourselves closes the circuit locally at once and in the shared store;
 - when the store fails (DynamoDB throttled or down) the budget fails OPEN onto a conservative
-  in-process sliding window (``local_limit`` calls per window) and leaves the store alone for
-  ``outage_backoff_seconds`` so requests do not pay a DynamoDB timeout each.
+  in-process sliding window (``local_limit`` calls per window: the budget divided by the
+  containers that may run at once, so all of them together stay within it; ``0`` fails
+  closed, as MusicBrainz does) and leaves the store alone for ``outage_backoff_seconds`` so
+  requests do not pay a DynamoDB timeout each.
 
 Circuit: ``closed_until`` set from ``Retry-After`` (``QUOTA_EXCEEDED``: at least
 ``quota_close_seconds``, logged as an error). When it passes, the store grants exactly one
@@ -27,7 +29,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -70,7 +72,7 @@ class LocalWindow:
     """In-process sliding window: the fail-open limiter while the shared store is down."""
 
     def __init__(self, limit: int, window_seconds: float):
-        self.limit = max(1, limit)
+        self.limit = max(0, limit)  # 0: no call at all while the shared store is down
         self.window = window_seconds
         self._calls: deque[float] = deque()
 
@@ -83,6 +85,8 @@ class LocalWindow:
         return True
 
     def retry_at(self, now: float) -> float:
+        if not self._calls:
+            return now + self.window
         return self._calls[0] + self.window if len(self._calls) >= self.limit else now
 
 
@@ -293,3 +297,108 @@ class BackgroundBudget:
 
     def observe(self, status: int) -> None:
         self._budget.observe(status)
+
+
+class ShareLimiter:
+    """Per-client and per-class shares of the upstream budget (issue 15, finding 2).
+
+    One caller (its source IP as API Gateway reports it) may use at most ``client_share`` of
+    the budget per rolling window, and each budget class its own share (``class_shares``;
+    classes not listed are limited by the shared budget alone). Each share is a budget of its
+    own in the shared store (``store_for(name, limit)``: the same sliding-slice item as the
+    app-wide budget, so no rolling window ever sees more than the share), taken only on a
+    miss. Beyond its share a caller's misses degrade (stale, fallbacks) while other callers
+    still reach the upstream. A refusal is remembered in-process until it can change, so a
+    flood costs no store call; while the store is down each container keeps its own window
+    with ``1 / containers`` of each share. The first ``free_calls`` calls of a caller per
+    window in a container are granted without a store call (most callers never need more:
+    their misses cost no extra round trip); the share can be passed by at most
+    ``containers x free_calls`` calls per window.
+    """
+
+    MAX_TRACKED = 4096  # names with an in-process store handle or refusal (LRU)
+
+    def __init__(
+        self,
+        store_for: Callable[[str, int], BudgetStore],
+        *,
+        budget: int,
+        window_seconds: float,
+        client_share: float,
+        class_shares: dict[str, float],
+        containers: int = 1,
+        free_calls: int = 2,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._store_for = store_for
+        self._free = free_calls
+        self._window = window_seconds
+        self._client_limit = max(1, math.floor(budget * client_share))
+        self._class_limits = {name: max(1, math.floor(budget * share)) for name, share in class_shares.items()}
+        self._containers = max(1, containers)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stores: OrderedDict[str, BudgetStore] = OrderedDict()
+        self._refused: OrderedDict[str, float] = OrderedDict()  # name -> refused until
+        self._local: OrderedDict[str, LocalWindow] = OrderedDict()  # while the store is down
+        self._free_windows: OrderedDict[str, LocalWindow] = OrderedDict()  # calls granted without the store
+        self._retry_at = 0.0
+
+    def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool:
+        now = self._clock()
+        shares = []
+        if client and not self._free_call(client, now):
+            # first: a caller over its share is refused in-process, without a store call
+            shares.append((f"client#{client}", self._client_limit))
+        if budget_class in self._class_limits:
+            shares.append((f"class#{budget_class}", self._class_limits[budget_class]))
+        for name, limit in shares:
+            with self._lock:
+                until = self._refused.get(name, 0.0)
+                if until > now:
+                    self._retry_at = until
+                    return False
+            for _ in range(calls):
+                retry_at = self._take(name, limit, now)
+                if retry_at is not None:
+                    with self._lock:
+                        self._refused[name] = self._retry_at = max(retry_at, now + 0.001)
+                        _trim(self._refused, self.MAX_TRACKED)
+                    return False
+        return True
+
+    def retry_after(self) -> float:
+        return max(1.0, math.ceil(self._retry_at - self._clock()))
+
+    def _free_call(self, client: str, now: float) -> bool:
+        if self._free <= 0:
+            return False
+        with self._lock:
+            window = self._free_windows.get(client)
+            if window is None:
+                window = self._free_windows[client] = LocalWindow(self._free, self._window)
+                _trim(self._free_windows, self.MAX_TRACKED)
+            return window.take(now)
+
+    def _take(self, name: str, limit: int, now: float) -> float | None:
+        """None when granted, else when to ask again."""
+        with self._lock:
+            store = self._stores.get(name)
+            if store is None:
+                store = self._stores[name] = self._store_for(name, limit)
+                _trim(self._stores, self.MAX_TRACKED)
+        try:
+            grant = store.take(now=now, interactive=True)
+        except CacheUnavailable:
+            with self._lock:
+                local = self._local.get(name)
+                if local is None:
+                    local = self._local[name] = LocalWindow(max(1, limit // self._containers), self._window)
+                    _trim(self._local, self.MAX_TRACKED)
+                return None if local.take(now) else local.retry_at(now)
+        return None if grant.granted else grant.retry_at
+
+
+def _trim(items: OrderedDict, size: int) -> None:
+    while len(items) > size:
+        items.popitem(last=False)

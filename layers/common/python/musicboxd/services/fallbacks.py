@@ -1,63 +1,68 @@
-"""Last-resort search over the albums we already cached ("cache-only").
+"""Last-resort search over the albums this container already holds in memory ("cache-only").
 
-Used after Spotify, the stale cache and MusicBrainz all failed. Walks cached album summaries
-(newest expiry first, stale ones included) and keeps those whose name + artists contain every
-word of the query, with the same normalization as cache keys plus accent folding. Bounded in
-items and in time; never raises (a broken cache just means "nothing found").
+Used after Spotify, the stale cache and MusicBrainz all failed. Answers from the tier-1 index
+the container has loaded (the same ranking as a confident tier-1 answer, without the
+confidence rule), so a refused miss costs no table read. Answers are kept in a small
+in-memory LRU for a few seconds: a burst of the same refused query is answered once.
+Never raises (no index just means "nothing found").
 """
 
 from __future__ import annotations
 
-import logging
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
 
-from musicboxd.errors import CacheUnavailable
 from musicboxd.models import AlbumSummary, SearchPage
-from musicboxd.normalize import normalize_query, strip_accents
-
-logger = logging.getLogger(__name__)
+from musicboxd.normalize import normalize_query
 
 
-def match_key(text: str) -> str:
-    return strip_accents(normalize_query(text))
+class RankedIndex(Protocol):
+    """What cache-only search needs of the tier-1 index (index.core.Tier1Index)."""
 
+    def ranked(self, query: str) -> tuple[str, list[tuple[int, int]]]: ...
 
-def matches(album: AlbumSummary, words: list[str]) -> bool:
-    haystack = match_key(f"{album.name} {album.artist_name}")
-    return all(w in haystack for w in words)
+    def summary(self, i: int) -> AlbumSummary: ...
 
 
 class CacheOnlySearch:
     def __init__(
         self,
-        scan: Callable[[int], Iterable[AlbumSummary]],
+        index: Callable[[], RankedIndex | None],
         *,
-        max_items: int = 2000,
-        max_seconds: float = 0.5,
+        memo_seconds: float = 10.0,
+        memo_items: int = 256,
         monotonic: Callable[[], float] = time.monotonic,
     ):
-        self._scan = scan
-        self._max_items = max_items
-        self._max_seconds = max_seconds
+        self._index = index
+        self._memo_seconds = memo_seconds
+        self._memo_items = memo_items
         self._monotonic = monotonic
+        self._memo: OrderedDict[tuple[str, int, int], tuple[float, SearchPage | None]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def search(self, query: str, limit: int, offset: int) -> SearchPage | None:
-        words = match_key(query).split()
-        if not words:
+        key = (normalize_query(query), limit, offset)
+        now = self._monotonic()
+        with self._lock:
+            remembered = self._memo.get(key)
+            if remembered is not None and now - remembered[0] < self._memo_seconds:
+                return remembered[1]
+        page = self._lookup(key[0], limit, offset)
+        with self._lock:
+            self._memo[key] = (now, page)
+            self._memo.move_to_end(key)
+            while len(self._memo) > self._memo_items:
+                self._memo.popitem(last=False)
+        return page
+
+    def _lookup(self, query: str, limit: int, offset: int) -> SearchPage | None:
+        index = self._index()
+        if index is None or not query:
             return None
-        stop_at = self._monotonic() + self._max_seconds
-        found: list[AlbumSummary] = []
-        seen: set[str] = set()
-        try:
-            for album in self._scan(self._max_items):
-                if album.id not in seen and matches(album, words):
-                    seen.add(album.id)
-                    found.append(album)
-                if self._monotonic() > stop_at:
-                    break
-        except CacheUnavailable as exc:
-            logger.warning("cache-only search unavailable: %s", exc)
-        if not found:
+        _, ranked = index.ranked(query)
+        if not ranked[offset : offset + limit]:
             return None
-        return SearchPage(items=found[offset : offset + limit], total=len(found))
+        return SearchPage(items=[index.summary(i) for _, i in ranked[offset : offset + limit]], total=len(ranked))

@@ -69,8 +69,8 @@ class L1Cache:
     def get_search(self, key: str) -> CachedSearch | None:
         return self._get(f"S#{key}", lambda: self.inner.get_search(key))
 
-    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int) -> None:
-        self.inner.put_search(key, page, ttl_seconds=ttl_seconds)
+    def put_search(self, key: str, page: SearchPage, *, ttl_seconds: int, provisional: bool = False) -> None:
+        self.inner.put_search(key, page, ttl_seconds=ttl_seconds, provisional=provisional)
         self._remember(f"S#{key}", CachedSearch(page, self._clock() + ttl_seconds))
 
     # -- plumbing

@@ -52,18 +52,18 @@ class UsageStore(Protocol):
 
 
 class DemandRecorder(Protocol):
-    """What the search/album services tell about each request (cheap, never fails)."""
+    """What the search/album services tell about each answered request (cheap, never fails)."""
 
-    def record_album(self, album_id: str) -> None: ...
+    def record_album(self, album_id: str, *, client: str | None = None) -> None: ...
 
-    def record_query(self, normalized_query: str) -> None: ...
+    def record_query(self, normalized_query: str, *, client: str | None = None) -> None: ...
 
 
 class NullDemand:
-    def record_album(self, album_id: str) -> None:
+    def record_album(self, album_id: str, *, client: str | None = None) -> None:
         pass
 
-    def record_query(self, normalized_query: str) -> None:
+    def record_query(self, normalized_query: str, *, client: str | None = None) -> None:
         pass
 
 
@@ -105,6 +105,7 @@ class UsageRecorder:
         clock: Callable[[], float] = time.time,
         on_error: Callable[[Exception], None] | None = None,
         flush_interval: float = 0.0,
+        demand_per_client_per_day: int = 0,
     ):
         self._store = store
         self._clock = clock
@@ -114,6 +115,11 @@ class UsageRecorder:
         self._lock = threading.Lock()
         self._counters: defaultdict[str, float] = defaultdict(float)  # call counts and latency sums
         self._demand: Counter[str] = Counter()
+        # Per caller and day (in this container): a flood from one address cannot fill the demand
+        # counters, and so populate's top queries. 0: no cap.
+        self._demand_cap = demand_per_client_per_day
+        self._client_day = ""
+        self._client_counts: Counter[str] = Counter()
         self.flushes = 0
         self.failures = 0
 
@@ -130,13 +136,22 @@ class UsageRecorder:
             self._counters[f"lat_ms:{endpoint}"] += round(seconds * 1000, 3)
 
     # -- DemandRecorder port
-    def record_album(self, album_id: str) -> None:
-        with self._lock:
-            self._demand[DEMAND_ALBUM + album_id] += 1
+    def record_album(self, album_id: str, *, client: str | None = None) -> None:
+        self._record(DEMAND_ALBUM + album_id, client)
 
-    def record_query(self, normalized_query: str) -> None:
+    def record_query(self, normalized_query: str, *, client: str | None = None) -> None:
+        self._record(DEMAND_QUERY + normalized_query, client)
+
+    def _record(self, key: str, client: str | None) -> None:
         with self._lock:
-            self._demand[DEMAND_QUERY + normalized_query] += 1
+            if client and self._demand_cap > 0:
+                today = day_key(self._clock())
+                if today != self._client_day:
+                    self._client_day, self._client_counts = today, Counter()
+                if self._client_counts[client] >= self._demand_cap:
+                    return
+                self._client_counts[client] += 1
+            self._demand[key] += 1
 
     def pending(self) -> dict[str, float]:
         with self._lock:

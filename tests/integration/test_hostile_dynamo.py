@@ -1,0 +1,89 @@
+"""Issue 15 against moto: long key parts are hashed, rejected calls are CacheRejected (finding 1),
+unreadable items are misses (3), thin pages stay out of the index (7)."""
+
+import zlib
+
+import pytest
+
+from musicboxd.adapters.dynamo import MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, DynamoCache, bounded_key, make_model
+from musicboxd.adapters.index_store import DynamoSearchedPages
+from musicboxd.adapters.job_stores import DynamoUsage
+from musicboxd.errors import CacheRejected
+from musicboxd.models import SearchPage
+from musicboxd.services.catalog import search_key
+from tests.fakes import FakeClock, make_album
+
+
+def test_bounded_key_keeps_short_keys_and_hashes_long_ones_distinctly():
+    assert bounded_key("SEARCH#US#love", 2048) == "SEARCH#US#love"
+    first, second = bounded_key("坂" * 1000 + "a", 1024), bounded_key("坂" * 1000 + "b", 1024)
+    assert first != second
+    assert all(len(key.encode()) <= 1024 for key in (first, second))
+    assert first.startswith("坂")
+
+
+def test_long_search_keys_round_trip(table_settings):
+    cache = DynamoCache(make_model(table_settings), clock=FakeClock())
+    page = SearchPage(items=[make_album().summary()], total=1)
+    key = search_key("US", "ﷺ" * 3600, offset=0, limit=10)  # 10,800 bytes
+    cache.put_search(key, page, ttl_seconds=60)
+    assert cache.get_search(key).page == page
+
+
+def test_long_demand_sort_keys_are_written(table_settings):
+    usage = DynamoUsage(make_model(table_settings), ttl_seconds=60, clock=FakeClock())
+    usage.add_demand("2026-01-01", {"Q#" + "坂" * 1000: 1})  # 3,002 bytes
+    totals = usage.top_demand(["2026-01-01"])
+    assert [len(key.encode()) <= MAX_SORT_KEY_BYTES for key in totals] == [True]
+
+
+def test_a_request_dynamodb_rejects_is_cache_rejected(table_settings):
+    model = make_model(table_settings)
+    cache = DynamoCache(model, clock=FakeClock())
+    oversized = model("x" * (MAX_PARTITION_KEY_BYTES + 1), "A", kind="SEARCH")
+    with pytest.raises(CacheRejected, match="ValidationException"):
+        cache._write(oversized.save)
+
+
+def test_an_undecodable_cached_item_is_a_miss(table_settings):
+    model = make_model(table_settings)
+    cache = DynamoCache(model, clock=FakeClock())
+    key = search_key("US", "corrupt", offset=0, limit=10)
+    model("SEARCH#US#corrupt", "0:10", kind="SEARCH", expires_at=2_000_000_000, data=b"not zlib").save()
+    model("ALBUM#" + "C" * 22, "A", kind="ALBUM", expires_at=2_000_000_000, data=zlib.compress(b'{"id": 1}')).save()
+    assert cache.get_search(key) is None
+    assert cache.get_album("C" * 22) is None
+
+
+def test_provisional_pages_stay_out_of_the_tier1_index(table_settings):
+    clock = FakeClock()
+    model = make_model(table_settings)
+    cache = DynamoCache(model, clock=clock)
+    page = SearchPage(items=[make_album().summary()], total=1)
+    cache.put_search(search_key("US", "kept", offset=0, limit=10), page, ttl_seconds=600)
+    cache.put_search(search_key("US", "thin", offset=0, limit=10), page, ttl_seconds=600, provisional=True)
+    queries = [query for query, _ in DynamoSearchedPages(model, clock=clock).searched_pages()]
+    assert "kept" in queries and "thin" not in queries
+
+
+def test_per_client_share_items_expire(table_settings):
+    from musicboxd.adapters.rate_budget import DynamoBudgetStore, dynamodb_client
+
+    client = dynamodb_client(table_settings.aws_region, table_settings.dynamodb_endpoint_url)
+    store = DynamoBudgetStore(
+        client, table_settings.table_name, name="spotify#client#127.0.0.2", limit=3,
+        window_seconds=30, slice_seconds=5, ttl_seconds=120,
+    )  # fmt: skip
+    now = 1_800_000_000.0
+    assert [store.take(now=now, interactive=True).granted for _ in range(4)] == [True, True, True, False]
+    assert float(store.read()["expires_at"]["N"]) == now + 120
+
+
+def test_top_demand_is_a_real_top_k_per_kind(table_settings):
+    usage = DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=FakeClock())
+    noise = {f"A#{i:022d}": 1 for i in range(40)}  # sorts before every query
+    usage.add_demand("2026-02-01", {**noise, "A#" + "z" * 22: 9, "Q#love": 7, "Q#rare": 1})
+    usage.add_demand("2026-02-02", {"Q#love": 5})
+    top = usage.top_demand(["2026-02-01", "2026-02-02"], max_items=40, top=2)
+    assert top["Q#love"] == 12 and top["A#" + "z" * 22] == 9
+    assert sum(key.startswith("Q#") for key in top) == 2 and sum(key.startswith("A#") for key in top) == 2
