@@ -53,7 +53,7 @@ build-index: venv ## rebuild the tier-1 search index from the popular tier of `m
 tier1-check: venv ## tier 1 vs the configured Spotify: share + top-5 agreement by query shape (N=200, ARGS=--offline)
 	$(BIN)/python -m tools.tier1_check $(if $(N),--n $(N)) $(ARGS)
 
-bench-tier1: venv ## tier-1 figures: index size/load for 50k albums; share + top-5 agreement vs the emulator
+bench-tier1: venv ## tier-1 figures: index size/load for 18k and 50k albums; share + top-5 agreement vs the emulator
 	$(BIN)/python -m tools.index_bench
 	$(BIN)/python -m tools.tier1_bench
 
@@ -73,6 +73,14 @@ bench-import: venv python313 ## handler import from the built layer under Python
 
 bench-drift: venv ## tier 1 under ranking drift (shadow verification + calibration, in-process): its BENCHMARKS.md section
 	$(BIN)/python -m bench.drift --write
+
+.PHONY: openapi
+openapi: venv ## regenerate the OpenAPI document served at /openapi.json (layers/.../musicboxd/api/openapi.json)
+	$(BIN)/python -m musicboxd.api.openapi
+
+.PHONY: bench-coldstart
+bench-coldstart: venv ## cold-start figures only (Python 3.13, layer built for this machine): BENCHMARKS.md section
+	$(BIN)/python -m bench.coldstart
 
 .PHONY: emulator
 emulator: venv ## offline Spotify + MusicBrainz emulator on 127.0.0.1:8790 (EMULATOR_PORT/EMULATOR_HOST), foreground

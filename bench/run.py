@@ -128,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
               modes=tuple(m for m in args.modes.split(",") if m), static=not args.no_static,
               strategies=tuple(s for s in args.strategies.split(",") if s) or None)  # fmt: skip
     write(doc, args.out_dir)
+    if not args.no_static:
+        from bench import coldstart
+
+        cold = coldstart.measure(log=log)
+        coldstart.write(cold, args.out_dir)
+        doc["goals"] += [{"goal": name, "pass": ok, "shown": value} for name, ok, value in coldstart.goals(cold)]
     print(f"\nseed {doc['workload']['seed']}; {doc['run_seconds']:.0f} s; wrote BENCHMARKS.md, bench/results.json, "
           "bench/calls_hit_rate.png")  # fmt: skip
     for g in doc["goals"]:

@@ -99,7 +99,7 @@ class MusicboxdStack(Stack):
             self.grant_table(fn, TABLE_ACTIONS[name], INDEX_ACTIONS[name])
             self.parameters.grant(fn)
 
-        self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.functions)
+        self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.targets)
         self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage)
         self.cdn = None
         if stage.cdn:

@@ -50,6 +50,9 @@ class StageConfig:
     popularity_sweep: bool = False  # Spotify's terms: the operator's explicit choice (module docstring)
     require_api_key: bool = False  # catalog routes need an API key of the usage plan (prod: documented on)
     cdn: bool = False  # CloudFront in front of the API (infra/constructs/cdn.py)
+    # Lambda SnapStart for the HTTP functions (published versions behind alias "live");
+    # off in dev: every deploy publishes a version and takes a snapshot (minutes, cache cost).
+    snap_start: bool = True
     # Extra settings for every function (musicboxd.config env names), e.g. POPULATE_CALL_BUDGET.
     function_env: dict[str, str] = field(default_factory=dict)
 
@@ -81,6 +84,7 @@ DEFAULTS: dict[str, StageConfig] = {
         throttle_rate=20,
         throttle_burst=40,
         web_origin="http://localhost:5173",
+        snap_start=False,
     ),
     "staging": StageConfig(
         name="staging",
@@ -149,7 +153,7 @@ def from_context(node: Node) -> StageConfig:
         overrides["web_origin"] = str(origin).rstrip("/")
     if email := node.try_get_context("alert_email"):
         overrides["alert_email"] = str(email).strip()
-    for key in ("schedules", "api_cloudwatch_role", "popularity_sweep", "require_api_key", "cdn"):
+    for key in ("schedules", "api_cloudwatch_role", "popularity_sweep", "require_api_key", "cdn", "snap_start"):
         raw = node.try_get_context(key)
         if raw is not None and raw != "":
             field = "schedules_enabled" if key == "schedules" else key

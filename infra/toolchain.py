@@ -44,8 +44,11 @@ if __name__ == "__main__":
         sys.exit(str(missing))
 
 
-# The Lambda Python runtime's own packages (boto3 and what it needs), as requirements-dev.lock pins them.
-RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+# The Lambda Python runtime's own packages (boto3 and what it needs, and the SnapStart hooks'
+# snapshot_restore_py), as requirements-dev.lock pins them.
+RUNTIME_DISTRIBUTIONS = (
+    "boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3", "snapshot-restore-py"
+)  # fmt: skip
 
 
 def python313_like_lambda(cache_dir: Path, lock: Path) -> Path:

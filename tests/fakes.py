@@ -186,3 +186,6 @@ class FakeContainer:
         self.album_service = AlbumService(
             self.cache, self.catalog, ttl_seconds=100, negative_ttl_seconds=10, clock=self.clock, **extra
         )
+
+    def after_restore(self) -> None:
+        """Nothing pooled, leased or seeded to renew."""

@@ -1,6 +1,8 @@
 """Tier-1 index: folding, typeahead, confident answers, holder refresh (no AWS, no HTTP)."""
 
 import hashlib
+import pickle
+import zlib
 
 import pytest
 
@@ -11,6 +13,7 @@ from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 from musicboxd.ports import CachedAlbum, IndexPointer, SweepPage
 from musicboxd.services.tier1 import Tier1Holder, rebuild_index
 from tests.fakes import FakeClock, make_album
+from tools.index_bench import format3_artifact
 
 
 def summary(i: int, name: str, artist: str, year: str = "2001") -> AlbumSummary:
@@ -91,6 +94,51 @@ def test_round_trip_keeps_every_column(index):
     assert again.cols == index.cols
     s = again.summary(again.cols["id"].index(f"{1:022d}"))
     assert s == summary(1, "Homogenic", "Björk")
+
+
+QUERIES = ("bjo", "gold", "g", "кин", "坂本", "sigur ro", "filler", "obscure band gold")
+
+
+def test_a_loaded_index_answers_exactly_like_the_one_built(index):
+    built = Tier1Index.loads(index.dumps())  # index is already a loaded copy; this one from its artifact
+    summaries = [summary(i, n, a) for i, n, a, d in sorted(CATALOG, key=lambda c: -c[3])]
+    sweep = ranks.from_pages(sweep_pages(summaries))
+    fresh = Tier1Index.build(
+        [IndexedAlbum(s, rank=sweep.ranks[s.id], catalog_size=sweep.catalog_size) for s in summaries],
+        version="v1", built_at=1.0, now_year=2026, catalog_size=sweep.catalog_size,
+    )  # fmt: skip
+    for query in QUERIES:
+        assert built.suggest(query, limit=10) == fresh.suggest(query, limit=10), query
+        assert built.answer(query, limit=10, offset=0) == fresh.answer(query, limit=10, offset=0), query
+
+
+def test_an_index_written_as_json_columns_format_3_is_still_read(index):
+    old = Tier1Index.loads(format3_artifact(index))
+    assert old.version == "v1" and len(old) == len(index)
+    for query in QUERIES:
+        assert old.suggest(query, limit=10) == index.suggest(query, limit=10), query
+
+
+RAN: list[str] = []
+
+
+def _record(what: str) -> None:
+    RAN.append(what)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (_record, ("forged artifact ran code",))
+
+
+def test_a_forged_artifact_naming_a_callable_is_refused_without_running_it():
+    forged = zlib.compress(pickle.dumps({"format": 4, "payload": _RunsCode()}, protocol=5))
+    with pytest.raises(ValueError) as refused:
+        Tier1Index.loads(forged)
+    assert RAN == []
+    assert "refused" in str(refused.value)
+    with pytest.raises(ValueError):
+        Tier1Index.loads(b"not zlib")
 
 
 @pytest.mark.parametrize(

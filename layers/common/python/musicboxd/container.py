@@ -45,6 +45,9 @@ class Container(Protocol):
     @property
     def usage_store(self) -> UsageStore: ...
 
+    def after_restore(self) -> None:
+        """A SnapStart copy was restored: renew what copies of one snapshot must not share."""
+
 
 class JobContainer(Container, Protocol):
     """What populate and cleanup are composed from (adapters built on first use)."""

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import Any, TypeVar
 
 from musicboxd import deadline
 from musicboxd.config import Settings, settings
 from musicboxd.container import Container
 from musicboxd.ports import Telemetry
+
+T = TypeVar("T")
 
 
 class AppContainer:
@@ -22,6 +25,23 @@ class AppContainer:
     def __init__(self, config: Settings, telemetry: Telemetry | None = None):
         self.settings = config
         self._telemetry = telemetry
+        self._per_copy: list[Any] = []  # built parts with an after_restore() (SnapStart)
+
+    def _renewed_after_restore(self, part: T) -> T:
+        self._per_copy.append(part)
+        return part
+
+    def after_restore(self) -> None:
+        """Renew what copies restored from one SnapStart snapshot must not share (musicboxd.snapstart):
+        pooled connections, lease/probe holder ids, a stale token, the index check."""
+        from musicboxd.adapters.aws import close_connections
+
+        built = vars(self)  # cached parts live here: only what was built is renewed
+        close_connections(*([self.model_client] if "model_client" in built else []))
+        if "http_transport" in built:
+            self.http_transport.close()  # the client stays usable: new connections on its next call
+        for part in self._per_copy:
+            part.after_restore()
 
     @cached_property
     def telemetry(self) -> Telemetry:
@@ -99,20 +119,38 @@ class AppContainer:
         return L1Cache(dynamo, max_items=self.settings.l1_cache_items, max_age=self.settings.l1_cache_seconds)
 
     @cached_property
+    def model_client(self):
+        """The PynamoDB model's own botocore client (no public handle: as in adapters/job_stores.py), built
+        before a SnapStart snapshot and its pooled connections dropped after each restore."""
+        return self.model._get_connection().connection.client
+
+    @cached_property
+    def http_transport(self):
+        import httpx
+
+        return httpx.HTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
+
+    @cached_property
     def http(self):
         import httpx
 
         from musicboxd import __version__
 
         return httpx.Client(
+            transport=self.http_transport,
             timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=1.0),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             headers={"User-Agent": f"Musicboxd/{__version__}"},
         )
 
     @cached_property
-    def tokens(self):
+    def lease(self):
+        """This container's leases (one holder id per container, renewed in each SnapStart copy)."""
         from musicboxd.adapters.dynamo import DynamoLease
+
+        return self._renewed_after_restore(DynamoLease(self.model))
+
+    @cached_property
+    def tokens(self):
         from musicboxd.adapters.spotify import fetch_token
         from musicboxd.adapters.ssm import CachedCredentials, SsmTokenStore, ssm_client
         from musicboxd.services.token import TokenProvider
@@ -126,8 +164,8 @@ class AppContainer:
             return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
 
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
-        return TokenProvider(
-            fetch, store, lease=DynamoLease(self.model), remaining=lambda: deadline.current().remaining()
+        return self._renewed_after_restore(
+            TokenProvider(fetch, store, lease=self.lease, remaining=lambda: deadline.current().remaining())
         )
 
     # -- resilience (issue 7): shared budgets + circuits, fallbacks
@@ -158,6 +196,7 @@ class AppContainer:
             slice_seconds=s.rate_slice_seconds,
             background_fraction=s.background_rate_fraction,
         )
+        self._renewed_after_restore(store)
         return SharedBudget(
             store,
             name="spotify",
@@ -217,6 +256,7 @@ class AppContainer:
             window_seconds=policy.BUDGET_WINDOW_SECONDS,
             slice_seconds=policy.BUDGET_SLICE_SECONDS,
         )
+        self._renewed_after_restore(store)
         return SharedBudget(
             store,
             name="musicbrainz",
@@ -338,7 +378,9 @@ class AppContainer:
         """The tier-1 index holder (loaded on first use, rechecked every INDEX_RECHECK_SECONDS)."""
         from musicboxd.services.tier1 import Tier1Holder
 
-        return Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
+        return self._renewed_after_restore(
+            Tier1Holder(self.index_store, recheck_seconds=self.settings.index_recheck_seconds)
+        )
 
     # -- tier-1 verification and calibration (services/verification.py)
 

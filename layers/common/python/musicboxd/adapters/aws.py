@@ -45,7 +45,7 @@ def botocore_client(
     max_pool_connections: int = 10,
 ):
     """One fast-failing client per (service, region, endpoint, timeouts), reused by the container."""
-    return _session().create_client(
+    client = _session().create_client(
         service,
         region_name=region,
         endpoint_url=endpoint_url or None,
@@ -56,6 +56,21 @@ def botocore_client(
             max_pool_connections=max_pool_connections,
         ),
     )
+    _CLIENTS.append(client)
+    return client
+
+
+_CLIENTS: list[Any] = []  # every client botocore_client built, for close_connections
+
+
+def close_connections(*more_clients: Any) -> None:
+    """Drop the pooled connections of every client built here (and of ``more_clients``).
+
+    The clients stay usable: their next call opens a new connection. A SnapStart copy must
+    not reuse a socket from the snapshot (musicboxd.snapstart).
+    """
+    for client in (*_CLIENTS, *more_clients):
+        client.close()
 
 
 def cache_error(exc: Exception) -> CacheUnavailable:

@@ -276,3 +276,11 @@ class DynamoLease:
         m = self.model
         with contextlib.suppress(PynamoDBException):  # otherwise it expires on its own
             m(f"LOCK#{name}", "L").delete(condition=m.holder == self._holder)
+
+    @property
+    def holder(self) -> str:
+        return self._holder
+
+    def after_restore(self) -> None:
+        """A SnapStart copy: its own holder id, or every copy would hold each other's leases."""
+        self._holder = uuid.uuid4().hex

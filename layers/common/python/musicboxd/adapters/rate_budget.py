@@ -97,6 +97,10 @@ class DynamoBudgetStore:
         self._stale: set[str] = set()
         self._lock = threading.Lock()
 
+    def after_restore(self) -> None:
+        """A SnapStart copy: its own probe-lease holder id (copies must not share one)."""
+        self._holder = uuid.uuid4().hex
+
     # -- BudgetStore
 
     def take(self, *, now: float, interactive: bool) -> Grant:

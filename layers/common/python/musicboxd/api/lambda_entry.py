@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
-from musicboxd import deadline
+from musicboxd import deadline, snapstart
 from musicboxd.config import settings
 from musicboxd.log_config import share_logger_config
 
@@ -43,4 +43,5 @@ def http_handler(app: APIGatewayRestResolver, function: str) -> Callable[[dict[s
         finally:
             flush_usage()
 
+    snapstart.install(function, app)
     return handler

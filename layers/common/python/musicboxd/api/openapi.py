@@ -1,13 +1,17 @@
 """The OpenAPI document of the whole public API, and Swagger UI served from the layer.
 
 The document covers every router module of this package (``musicboxd.api.routes_*``), whichever
-function serves it. Swagger UI's files are the ones Powertools ships (pinned with it in
-``layers/common/requirements.txt``), served here: no CDN, so ``/docs`` works offline.
+function serves it. It is generated at build time into ``openapi.json`` beside this module
+(``make openapi``; a unit test fails when it is stale) and served from that file: answering
+``/openapi.json`` imports no JSON-schema code and builds no second resolver. Swagger UI's
+files are the ones Powertools ships (pinned with it in ``layers/common/requirements.txt``),
+served here: no CDN, so ``/docs`` works offline.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from functools import cache
 from pathlib import Path
@@ -25,6 +29,7 @@ from musicboxd.errors import NotFound
 router = Router()
 
 ROUTER_MODULE_PREFIX = "routes_"
+DOCUMENT_FILE = Path(__file__).with_name("openapi.json")
 SWAGGER_DIR = Path(powertools_openapi.__file__).parent / "swagger_ui"
 SWAGGER_ASSETS = {
     "swagger-ui-bundle.min.js": "text/javascript; charset=utf-8",
@@ -49,9 +54,20 @@ def openapi_document() -> dict[str, Any]:
     return exact(generated.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
+@cache
+def published_document() -> dict[str, Any]:
+    """The document as generated at build time (``DOCUMENT_FILE``)."""
+    return json.loads(DOCUMENT_FILE.read_text(encoding="utf-8"))
+
+
+def write_document() -> None:
+    """Regenerate ``DOCUMENT_FILE`` from the code (``make openapi``)."""
+    DOCUMENT_FILE.write_text(json.dumps(openapi_document(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 @router.get("/openapi.json", include_in_schema=False)
 def openapi_json() -> Response[dict[str, Any]]:
-    document = openapi_document()
+    document = dict(published_document())  # a copy: the cached document stays stage-free
     # On API Gateway's own domain every path starts with the stage (/dev/search): "Try it out"
     # must keep it. A custom domain or the local stack serves from the root.
     event = router.current_event
@@ -92,3 +108,7 @@ def docs_asset(asset: str) -> Response[str]:
     # Pinned with Powertools: a day of browser caching is safe.
     headers = {"Cache-Control": "public, max-age=86400"}
     return Response(200, SWAGGER_ASSETS[asset], _asset(asset), headers=headers)
+
+
+if __name__ == "__main__":
+    write_document()

@@ -1,11 +1,15 @@
-"""The tier-1 index: popular albums, their folded names, and a token -> postings map (docs/design/tier1.md)."""
+"""The tier-1 index: popular albums, their folded names, and a token -> postings map (docs/design/tier1.md;
+the artifact format and why its unpickler is safe: docs/cold-start.md)."""
 
 from __future__ import annotations
 
 import gc
+import io
 import json
+import pickle
 import zlib
-from bisect import bisect_left
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -13,7 +17,8 @@ from musicboxd.index.ranks import Rank, ordered, span
 from musicboxd.index.text import index_tokens, query_terms, words
 from musicboxd.models import AlbumSummary, ArtistRef, SearchPage
 
-FORMAT = 3
+FORMAT = 4  # pickled prepared state; 3 (zlib JSON columns) is still read
+_JSON_FORMAT = 3
 
 # Match quality of an album for a whole query, best first. The ladder follows how Spotify
 # orders album search results (exact title, then titles that start with the query, then the
@@ -86,9 +91,25 @@ def rank_score(album: IndexedAlbum, *, now_year: int) -> float:
 _COLUMNS = ("id", "name", "artists", "artist_name", "release_date", "release_date_precision",
             "album_type", "total_tracks", "image_url", "spotify_url", "score", "title_w",
             "year", "est", "err", "lists")  # fmt: skip
+# What an artifact holds: the columns and everything _prepare derives that a query needs.
+_STORED = ("version", "built_at", "catalog_size", "list_ids", "artists", "cols", "title_w", "artist_w",
+           "artist_info", "vocab", "postings", "offsets", "artist_post", "artist_vocab", "pop_key",
+           "searched", "artist_links", "swept", "searched_page")  # fmt: skip
 _IMAGE_PREFIX = "https://i.scdn.co/image/"
 _ALBUM_URL = "https://open.spotify.com/album/"
 _ARTIST_URL = "https://open.spotify.com/artist/"  # Spotify's external_urls.spotify of an artist id
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    """Builds only what pickle encodes natively (dict, list, tuple, str, bytes, numbers, None).
+
+    Code runs during unpickling only through a callable named by a global (GLOBAL /
+    STACK_GLOBAL -> ``find_class``) or a persistent id; both are refused, so a forged artifact
+    can fail to load but never run anything.
+    """
+
+    def find_class(self, module: str, name: str) -> type:
+        raise pickle.UnpicklingError(f"tier-1 index: global {module}.{name} refused")
 
 
 @dataclass
@@ -175,29 +196,44 @@ class Tier1Index:
         return idx
 
     def dumps(self) -> bytes:
-        doc = {"format": FORMAT, "version": self.version, "built_at": self.built_at, "artists": self.artists,
-               "catalog_size": self.catalog_size, "list_ids": self.list_ids, "searched": self.searched,
-               "artist_links": self.artist_links, "cols": self.cols}  # fmt: skip
-        return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 9)
+        state = {name: getattr(self, name) for name in _STORED}
+        state["format"] = FORMAT
+        return zlib.compress(pickle.dumps(state, protocol=5), 9)
 
     @classmethod
     def loads(cls, blob: bytes) -> Tier1Index:
         # Hundreds of thousands of small lists and strings, none of them cyclic: the cyclic GC
-        # would only rescan them again and again while they are built (0.40 s -> 0.15 s for 18k albums).
+        # would only rescan them again and again while they are built.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            doc = json.loads(zlib.decompress(blob))
-            if doc.get("format") != FORMAT:
-                raise ValueError(f"unsupported index format {doc.get('format')!r}")
-            idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
-                      catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []),
-                      searched=doc.get("searched", []), artist_links=doc.get("artist_links", []))  # fmt: skip
-            idx._prepare()
+            try:
+                raw = zlib.decompress(blob)
+            except zlib.error as exc:
+                raise ValueError(f"unreadable index: {exc}") from exc
+            if raw[:1] == b"{":  # format 3, written before the pickled layout: columns only
+                doc = json.loads(raw)
+                if doc.get("format") != _JSON_FORMAT:
+                    raise ValueError(f"unsupported index format {doc.get('format')!r}")
+                idx = cls(version=doc["version"], built_at=doc["built_at"], cols=doc["cols"], artists=doc["artists"],
+                          catalog_size=doc.get("catalog_size", 0), list_ids=doc.get("list_ids", []),
+                          searched=doc.get("searched", []), artist_links=doc.get("artist_links", []))  # fmt: skip
+                idx._prepare()
+                return idx
+            try:
+                state = _DataOnlyUnpickler(io.BytesIO(raw)).load()
+            except (pickle.UnpicklingError, EOFError) as exc:
+                raise ValueError(f"unreadable index: {exc}") from exc
+            if not isinstance(state, dict) or state.get("format") != FORMAT or not set(_STORED) <= state.keys():
+                raise ValueError("unsupported index format")
+            idx = cls()
+            for name in _STORED:
+                setattr(idx, name, state[name])
+            idx._lazy_tokens()
+            return idx
         finally:
             if enabled:
                 gc.enable()
-        return idx
 
     def __len__(self) -> int:
         return len(self.cols["id"])
@@ -206,19 +242,15 @@ class Tier1Index:
         """Folded names, postings (ascending = rank order), sorted vocabulary, artists."""
         n = len(self)
         self.title_w: list[str] = self.cols["title_w"]
-        self.artist_each_w: list[tuple[str, ...]] = []
         self.artist_w: list[str] = []
-        self.title_tok: list[frozenset[str]] = []
-        self.artist_tok: list[frozenset[str]] = []
+        title_tok: list[frozenset[str] | None] = []
+        artist_tok: list[frozenset[str] | None] = []
         post: dict[str, list[int]] = {}
         artist_tokens = [frozenset(index_tokens(w)) for _, _, w in self.artists]
         # artist id -> [name, folded words, best album position, row in the artist table]
         self.artist_info: dict[str, list] = {}
         artist_post: dict[str, list[str]] = {}
         c = self.cols
-        self.image: list[str | None] = [
-            None if not u else (u[1:] if u[0] == "=" else _IMAGE_PREFIX + u) for u in c["image_url"]
-        ]
         for i in range(n):
             tt = frozenset(index_tokens(self.title_w[i]))
             each = []
@@ -231,14 +263,19 @@ class Tier1Index:
                     self.artist_info[aid] = [aname, w, i, pos]
                     for t in artist_tokens[pos]:
                         artist_post.setdefault(t, []).append(aid)
-            self.title_tok.append(tt)
-            self.artist_tok.append(atoks)
-            self.artist_each_w.append(tuple(each))
+            title_tok.append(tt)
+            artist_tok.append(atoks)
             self.artist_w.append(" ".join(each))
             for t in tt | atoks:
                 post.setdefault(t, []).append(i)
-        self.post = post
+        # Postings packed: album positions of vocab[k] are postings[offsets[k]:offsets[k + 1]],
+        # so a prefix's albums are one slice (its words are adjacent in the sorted vocabulary).
         self.vocab = sorted(post)
+        postings, offsets = array("i"), array("i", [0])
+        for token in self.vocab:
+            postings.extend(post[token])
+            offsets.append(len(postings))
+        self.postings, self.offsets = postings.tobytes(), offsets.tobytes()
         self.artist_post = artist_post
         self.artist_vocab = sorted(artist_post)
         # Spotify's order inside a match class is popularity: our estimate, unknown ones last
@@ -246,6 +283,29 @@ class Tier1Index:
         self.pop_key = [fallback if e is None else e for e in c["est"]]
         self.swept = any(span(list_id)[0] != "s" for list_id in self.list_ids)
         self.searched_page = {q: n for n, q in enumerate(self.searched)}
+        self._lazy_tokens(title_tok, artist_tok)
+
+    def _lazy_tokens(self, title_tok: list | None = None, artist_tok: list | None = None) -> None:
+        """Views on the packed postings; token sets per album, filled on first use after a load."""
+        self._postings = memoryview(self.postings).cast("i")
+        self._offsets = memoryview(self.offsets).cast("i")
+        self._title_tok: list[frozenset[str] | None] = title_tok or [None] * len(self)
+        self._artist_tok: list[frozenset[str] | None] = artist_tok or [None] * len(self)
+
+    def title_tokens(self, i: int) -> frozenset[str]:
+        tokens = self._title_tok[i]
+        if tokens is None:
+            tokens = self._title_tok[i] = frozenset(index_tokens(self.title_w[i]))
+        return tokens
+
+    def artist_tokens(self, i: int) -> frozenset[str]:
+        tokens = self._artist_tok[i]
+        if tokens is None:
+            tokens = frozenset()
+            for pos in self.cols["artists"][i]:
+                tokens = tokens | index_tokens(self.artists[pos][2])
+            tokens = self._artist_tok[i] = tokens
+        return tokens
 
     def rank(self, i: int) -> Rank:
         """What the sweep knows about album ``i`` (built on demand: only answers need it)."""
@@ -257,15 +317,13 @@ class Tier1Index:
     # -- matching ----------------------------------------------------------------------------
 
     def _term_set(self, term: str, unspaced: bool, prefix: bool) -> set[int]:
-        if unspaced or not prefix:
-            return set(self.post.get(term, ()))
-        out: set[int] = set()
-        i = bisect_left(self.vocab, term)
         vocab = self.vocab
-        while i < len(vocab) and vocab[i].startswith(term):
-            out.update(self.post[vocab[i]])
-            i += 1
-        return out
+        first = bisect_left(vocab, term)
+        if unspaced or not prefix:
+            last = first + 1 if first < len(vocab) and vocab[first] == term else first
+        else:
+            last = bisect_right(vocab, term + "\U0010ffff", first)  # every word starting with term
+        return set(self._postings[self._offsets[first] : self._offsets[last]])
 
     def _candidates(self, terms: list[tuple[str, bool]], prefix: list[bool]) -> set[int]:
         """Albums matching every term (a term with ``prefix`` also matches longer words)."""
@@ -296,13 +354,17 @@ class Tier1Index:
             return PHRASE
         if q == artist:  # all credited artists, as Spotify compares them
             return ARTIST
-        tt = self.title_tok[i]
+        tt = self.title_tokens(i)
         if all(t in tt for t, _ in terms):
             return ALL_IN_TITLE
-        at = self.artist_tok[i]
+        at = self.artist_tokens(i)
         if all(t in tt or t in at for t, _ in terms):
             return MIXED
         return PARTIAL
+
+    def image(self, i: int) -> str | None:
+        stored = self.cols["image_url"][i]
+        return None if not stored else (stored[1:] if stored[0] == "=" else _IMAGE_PREFIX + stored)
 
     def artist_refs(self, i: int) -> list[ArtistRef]:
         return [ArtistRef(id=self.artists[p][0], name=self.artists[p][1], spotify_url=self.artist_url(p))
@@ -328,7 +390,7 @@ class Tier1Index:
             release_date_precision=c["release_date_precision"][i],
             total_tracks=c["total_tracks"][i] or 0,
             album_type=c["album_type"][i],
-            image_url=self.image[i],
+            image_url=self.image(i),
             spotify_url=self.spotify_url(i),
         )
 
@@ -407,10 +469,10 @@ class Tier1Index:
         for i in cands:
             # "bjork homo" is a prefix of "bjork homogenic": score the title and "artist title"
             qual = max(
-                quality(self.title_w[i], self.title_tok[i]),
-                quality(f"{self.artist_w[i]} {self.title_w[i]}", self.title_tok[i] | self.artist_tok[i]) - 1,
+                quality(self.title_w[i], self.title_tokens(i)),
+                quality(f"{self.artist_w[i]} {self.title_w[i]}", self.title_tokens(i) | self.artist_tokens(i)) - 1,
             )
-            sug = Suggestion("album", c["id"][i], c["name"][i], self.artist_name(i), self.image[i], self.spotify_url(i))
+            sug = Suggestion("album", c["id"][i], c["name"][i], self.artist_name(i), self.image(i), self.spotify_url(i))
             scored.append((qual, 0, i, sug))
         # artists whose own name matches every term
         artist_ids: set[str] | None = None
@@ -431,7 +493,7 @@ class Tier1Index:
             name, name_w, best, row = self.artist_info[aid]
             qual = quality(name_w, frozenset(index_tokens(name_w)))
             # an artist ranks with its best album, and just above it on equal quality
-            artist = Suggestion("artist", aid, name, name, self.image[best], self.artist_url(row))
+            artist = Suggestion("artist", aid, name, name, self.image(best), self.artist_url(row))
             scored.append((qual, 1, best, artist))
         scored.sort(key=lambda s: (-s[0], s[2], -s[1]))
         return [s[3] for s in scored[:limit]]

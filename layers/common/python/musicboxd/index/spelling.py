@@ -39,10 +39,19 @@ def edits(word: str, alphabet: str) -> set[str]:
     return out
 
 
+def _vocabulary(index: Tier1Index) -> frozenset[str]:
+    """The index's words as a set (its vocabulary is a sorted list), built once per index."""
+    cached: frozenset[str] | None = getattr(index, "_spelling_vocabulary", None)
+    if cached is None:
+        cached = frozenset(index.vocab)
+        index._spelling_vocabulary = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _alphabet(index: Tier1Index) -> str:
     cached: str | None = getattr(index, "_spelling_alphabet", None)
     if cached is None:
-        letters = {ch for token in index.post if not is_unspaced(token[0]) for ch in token if ch.isalpha()}
+        letters = {ch for token in index.vocab if not is_unspaced(token[0]) for ch in token if ch.isalpha()}
         cached = "".join(sorted(letters))
         index._spelling_alphabet = cached  # type: ignore[attr-defined]
     return cached
@@ -66,7 +75,8 @@ def correct(index: Tier1Index, folded: str) -> str | None:
             continue
         if len(word) < MIN_LENGTH or fixes == MAX_FIXES:
             return None
-        candidates = [c for c in edits(word, _alphabet(index)) if c in index.post]
+        vocabulary = _vocabulary(index)
+        candidates = [c for c in edits(word, _alphabet(index)) if c in vocabulary]
         if len(candidates) != 1:
             return None  # nothing close, or no single best
         fixed.append(candidates[0])

@@ -160,6 +160,11 @@ class Tier1Holder:
                 log.warning("tier-1 index not refreshed: %s", exc)
         return self._index
 
+    def after_restore(self) -> None:
+        """A SnapStart copy: the snapshot's index may be weeks old; check the pointer on first use."""
+        with self._lock:
+            self._checked_at = None
+
     @property
     def version(self) -> str | None:
         return self._index.version if self._index is not None else None

@@ -84,6 +84,17 @@ class TokenProvider:
             if self._token and self._token.access_token == access_token:
                 self._token = None
 
+    def after_restore(self) -> None:
+        """A SnapStart copy, restored any time after its snapshot: forget a token that is no longer
+        usable, and draw this copy's own renewal time (copies must not renew in lockstep)."""
+        with self._lock:
+            if self._token is None:
+                return
+            if self._usable(self._token, self._clock.now(), slack=EXPIRY_SLACK_SECONDS):
+                self._adopt(self._token)
+            else:
+                self._token = None
+
     # -- plumbing
 
     def _usable(self, token: Token | None, now: float, *, slack: float) -> bool:
