@@ -9,7 +9,8 @@ import pytest
 
 from musicboxd.adapters.rate_budget import DynamoBudgetStore, dynamodb_client
 from musicboxd.errors import CacheUnavailable, RateLimited
-from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, SharedBudget
+from musicboxd.ports import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL
+from musicboxd.services.budget import SharedBudget
 from tests.fakes import FakeClock
 from tools.localstack.moto_fidelity import serialize_dynamodb_writes
 

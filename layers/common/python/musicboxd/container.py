@@ -21,9 +21,10 @@ from musicboxd.ports import (
 
 if TYPE_CHECKING:
     from musicboxd.config import Settings
+    from musicboxd.ports import UsageStore
     from musicboxd.services.catalog import AlbumService, SearchService
     from musicboxd.services.tier1 import Tier1Holder
-    from musicboxd.services.usage import UsageRecorder, UsageStore
+    from musicboxd.services.usage import UsageRecorder
 
 
 class Container(Protocol):

@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from musicboxd.adapters.aws import DeadlineClient
 from musicboxd.errors import CacheUnavailable
-from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
+from musicboxd.ports import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
 
 PROBE_LEASE_SECONDS = 10.0
 _SLICE_ATTR = re.compile(r"^[ig](\d+)$")

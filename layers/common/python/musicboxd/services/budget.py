@@ -31,41 +31,13 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from musicboxd.errors import CacheUnavailable, RateLimited
+from musicboxd.ports import CIRCUIT_CLOSED, OK, WINDOW_FULL, BudgetStore, Grant
 
 logger = logging.getLogger(__name__)
 
-OK, WINDOW_FULL, CIRCUIT_CLOSED, PROBE_BUSY = "ok", "window_full", "circuit_closed", "probe_busy"
 FAR_FUTURE = 4_102_444_800.0  # 2100-01-01: "any closure has passed"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """The store's answer to one ``take``."""
-
-    granted: bool
-    reason: str = OK  # OK | WINDOW_FULL | CIRCUIT_CLOSED | PROBE_BUSY
-    retry_at: float = 0.0  # epoch seconds when asking again can succeed
-    probe: bool = False  # granted as the one probe of a circuit that just expired
-
-
-class BudgetStore(Protocol):
-    """Shared state of one budget (DynamoDB item). Failures raise CacheUnavailable."""
-
-    def take(self, *, now: float, interactive: bool) -> Grant:
-        """Atomically reserve one call if the window and the circuit allow it."""
-        ...
-
-    def close(self, *, until: float, quota: bool, now: float) -> None:
-        """Close the circuit until ``until`` (never shortens a longer closure)."""
-        ...
-
-    def reopen(self, *, now: float) -> None:
-        """The probe succeeded: open the circuit (only if its closure has passed)."""
-        ...
 
 
 class LocalWindow:

@@ -23,9 +23,10 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from musicboxd import metric_names as m
+from musicboxd.ports import UsageStore
 
 CACHE_METRICS = frozenset(
     {
@@ -39,24 +40,6 @@ CACHE_METRICS = frozenset(
 )
 DEMAND_ALBUM = "A#"
 DEMAND_QUERY = "Q#"
-
-
-class UsageStore(Protocol):
-    """Where hourly counters and daily demand counters live (DynamoDB atomic ADDs)."""
-
-    def add_hourly(self, hour: str, counters: dict[str, float]) -> None: ...
-
-    def add_demand(self, day: str, counts: dict[str, int]) -> None: ...
-
-    def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]: ...
-
-
-class DemandRecorder(Protocol):
-    """What the search/album services tell about each answered request (cheap, never fails)."""
-
-    def record_album(self, album_id: str, *, client: str | None = None) -> None: ...
-
-    def record_query(self, normalized_query: str, *, client: str | None = None) -> None: ...
 
 
 class NullDemand:
