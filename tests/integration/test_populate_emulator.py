@@ -21,6 +21,7 @@ from tools.emulator.server import start_emulator  # noqa: E402
 from tools.localstack.apigw import Gateway, LambdaContext  # noqa: E402
 
 DAY = 86_400
+COUNTING_LAMBDA_SECONDS = 120.0  # see `upstream_budget_seconds` in the fixture
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,15 @@ def stack(request, table_settings, playlists):
         usage_flush_seconds=0,  # demand counters written after every request
         rate_limit_per_window=100_000,  # the shared Spotify budget has its own tests (test_rate_budget, e2e)
         populate_sweep=False,  # the sweep has its own test below (a full one is ~1,900 calls)
+        # These tests count calls and items, not latency (the e2e suites bound that): on a CPU-starved
+        # box a request's first DynamoDB/SSM/Spotify round trips can take longer than a real Lambda's
+        # 10 s, and a 503 there would fail a count, so the simulated Lambda gets more time (Gateway below).
+        upstream_budget_seconds=30,
     )
     container = wiring.AppContainer(settings)
     wiring.set_container(container)
     control = httpx.Client(base_url=emulator.url, timeout=5)
-    gateway = Gateway()
+    gateway = Gateway(timeout_seconds=COUNTING_LAMBDA_SECONDS)
 
     class Stack:
         pass
@@ -252,3 +257,4 @@ def test_stats_match_the_calls_the_emulator_counted(stack):
     assert body["spotify_calls"]["total"] == sum(expected.values())
     assert body["cache"]["hits_searched"] == 1 and body["cache"]["misses"] == 3
     assert body["avg_upstream_latency_ms"] > 0
+
