@@ -258,3 +258,28 @@ def test_stats_match_the_calls_the_emulator_counted(stack):
     assert body["cache"]["hits_searched"] == 1 and body["cache"]["misses"] == 3
     assert body["avg_upstream_latency_ms"] > 0
 
+
+def test_a_failed_index_build_is_an_error_with_a_metric_and_the_job_waits_longer(stack, caplog):
+    from botocore.exceptions import ReadTimeoutError
+
+    class SlowSweepStore:  # what moto did on a busy box: the sweep query outlived a 2 s read timeout
+        def pages(self):
+            raise ReadTimeoutError(endpoint_url=stack.settings.dynamodb_endpoint_url)
+
+    counted = []
+
+    class Recorder:
+        def count(self, name, value=1):
+            counted.append(name)
+
+    stack.container.sweep_store = SlowSweepStore()
+    stack.container.telemetry = Recorder()
+    report = populate({"budget": 60, "sources": ["new_releases"], "max_per_source": 10})
+    assert report.status == "done" and report.albums_cached > 0  # the popular tier is written all the same
+    failures = [r for r in caplog.records if r.getMessage() == "tier-1 index rebuild failed"]
+    assert failures and failures[0].levelname == "ERROR"
+    assert "IndexRebuildFailed" in counted
+    # the job's own DynamoDB reads wait as a 15-minute job can; a request's stay short
+    job_meta, request_meta = stack.container.job_model.Meta, stack.container.model.Meta
+    assert job_meta.read_timeout_seconds == stack.settings.job_dynamodb_read_timeout_seconds >= 30
+    assert request_meta.read_timeout_seconds == 2

@@ -59,32 +59,39 @@ class AppContainer:
     def album_store(self):
         from musicboxd.adapters.job_stores import DynamoAlbumStore
 
-        return DynamoAlbumStore(self.model)
+        return DynamoAlbumStore(self.job_model)
 
     @cached_property
     def checkpoints(self):
         from musicboxd.adapters.job_stores import DynamoCheckpoints
 
-        return DynamoCheckpoints(self.model)
+        return DynamoCheckpoints(self.job_model)
 
     @cached_property
     def maintenance(self):
         from musicboxd.adapters.job_stores import DynamoMaintenance
 
-        return DynamoMaintenance(self.model)
+        return DynamoMaintenance(self.job_model)
 
     @property
     def job_lease(self):
         """A new holder per run (a run's lease is never re-entered by another run of this container)."""
         from musicboxd.adapters.dynamo import DynamoLease
 
-        return DynamoLease(self.model)
+        return DynamoLease(self.job_model)
 
     @cached_property
     def model(self):
         from musicboxd.adapters.dynamo import make_model
 
         return make_model(self.settings)
+
+    @cached_property
+    def job_model(self):
+        """The same table for populate/cleanup: long read timeouts and retries (a 15-minute job)."""
+        from musicboxd.adapters.dynamo import make_model
+
+        return make_model(self.settings, job=True)
 
     @cached_property
     def cache(self):
@@ -324,13 +331,13 @@ class AppContainer:
     def sweep_store(self):
         from musicboxd.adapters.index_store import DynamoSweepStore
 
-        return DynamoSweepStore(self.model)
+        return DynamoSweepStore(self.job_model)
 
     @cached_property
     def popular_albums(self):
         from musicboxd.adapters.index_store import DynamoPopularAlbums
 
-        return DynamoPopularAlbums(self.model)
+        return DynamoPopularAlbums(self.job_model)
 
     @cached_property
     def tier1(self):
@@ -342,12 +349,14 @@ class AppContainer:
     def rebuild_index(self):
         """Rebuild the tier-1 index, ranked by demand (end of populate, ``python -m tools.build_index``)."""
         from musicboxd.adapters.album_demand import AlbumDemand
-        from musicboxd.adapters.index_store import DynamoSearchedPages
+        from musicboxd.adapters.index_store import DynamoIndexStore, DynamoSearchedPages
+        from musicboxd.adapters.job_stores import DynamoUsage
         from musicboxd.services.tier1 import rebuild_index
 
+        demand = AlbumDemand(DynamoUsage(self.job_model, ttl_seconds=self.settings.usage_ttl_seconds))
         return rebuild_index(
-            self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store), sweeps=self.sweep_store,
-            searched=DynamoSearchedPages(self.model),
+            self.popular_albums, DynamoIndexStore(self.job_model), demand=demand, sweeps=self.sweep_store,
+            searched=DynamoSearchedPages(self.job_model),
         )  # fmt: skip
 
     @cached_property

@@ -129,8 +129,11 @@ class CacheItem(Model):
     by_kind = _KindIndex()
 
 
-def make_model(settings: Settings) -> type[CacheItem]:
-    """The table's PynamoDB model bound to this configuration (table name, endpoint, region)."""
+def make_model(settings: Settings, *, job: bool = False) -> type[CacheItem]:
+    """The table's PynamoDB model bound to this configuration (table name, endpoint, region).
+
+    ``job``: for the background jobs, which wait ``JOB_DYNAMODB_READ_TIMEOUT_SECONDS`` and retry.
+    """
 
     class BoundCacheItem(CacheItem):
         class Meta:
@@ -139,8 +142,9 @@ def make_model(settings: Settings) -> type[CacheItem]:
             host = settings.dynamodb_endpoint_url or None
             billing_mode = "PAY_PER_REQUEST"
             connect_timeout_seconds = 1
-            read_timeout_seconds = 2
-            max_retry_attempts = 1  # on the request path: fail fast, the services carry on without it
+            # on the request path: fail fast, the services carry on without it
+            read_timeout_seconds = settings.job_dynamodb_read_timeout_seconds if job else 2
+            max_retry_attempts = 3 if job else 1
 
     return BoundCacheItem
 
