@@ -107,15 +107,10 @@ class AppContainer:
 
     @cached_property
     def http(self):
-        import httpx
-
         from musicboxd import __version__
+        from musicboxd.adapters.spotify import http_client
 
-        return httpx.Client(
-            timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=1.0),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            headers={"User-Agent": f"Musicboxd/{__version__}"},
-        )
+        return http_client(self.settings.http_timeout_seconds, f"Musicboxd/{__version__}")
 
     @cached_property
     def tokens(self):
@@ -227,10 +222,8 @@ class AppContainer:
         return SharedBudget(
             store,
             name="musicbrainz",
-            # 0: MusicBrainz is off while its budget store is down (N containers at 1/s each would be
-            # N requests/s to a service that allows one)
-            local_limit=0,
-            window_seconds=1.0,
+            local_limit=policy.BUDGET_LOCAL_LIMIT,
+            window_seconds=policy.BUDGET_WINDOW_SECONDS,
             quota_close_seconds=policy.BUDGET_QUOTA_CLOSE_SECONDS,
         )
 

@@ -68,6 +68,24 @@ class _Unauthorized(Exception):
     pass
 
 
+# One pooled client per container for Spotify, its token endpoint and MusicBrainz: a request makes a
+# few calls at most, so a handful of kept-alive connections serve it; connecting must be quick.
+HTTP_CONNECT_TIMEOUT_SECONDS = 1.0
+HTTP_MAX_CONNECTIONS = 20
+HTTP_MAX_KEEPALIVE_CONNECTIONS = 10
+
+
+def http_client(timeout_seconds: float, user_agent: str) -> httpx.Client:
+    """The container's HTTP client (``HTTP_TIMEOUT_SECONDS`` per read; the pool limits above)."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout_seconds, connect=HTTP_CONNECT_TIMEOUT_SECONDS),
+        limits=httpx.Limits(
+            max_connections=HTTP_MAX_CONNECTIONS, max_keepalive_connections=HTTP_MAX_KEEPALIVE_CONNECTIONS
+        ),
+        headers={"User-Agent": user_agent},
+    )
+
+
 def _endpoint_name(path: str) -> str:
     parts = [p for p in path.split("?")[0].split("/") if p]
     if parts and parts[0] == "v1":
