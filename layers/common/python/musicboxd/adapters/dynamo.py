@@ -1,19 +1,6 @@
 """DynamoDB adapter (PynamoDB): the album/search cache, leases, and small counters.
 
-One table, string keys ``pk``/``sk``, TTL attribute ``expires_at`` (epoch seconds).
-DynamoDB's TTL reaper is lazy, so every read returns the expiry and the services decide
-freshness; nothing is ever deleted on an upstream failure.
-
-Item kinds (``kind`` attribute, also the GSI ``by_kind_expiry`` partition):
-
-=========  ===============================  ===========  ===========================
-kind       pk                               sk           payload
-=========  ===============================  ===========  ===========================
-ALBUM      ``ALBUM#<id>``                   ``A``        zlib JSON of Album, tier
-MISSING    ``ALBUM#<id>``                   ``A``        (negative cache of a 404)
-SEARCH     ``SEARCH#<market>#<query>``      ``<o>:<l>``  zlib JSON of SearchPage
-LOCK       ``LOCK#<name>``                  ``L``        lease holder
-=========  ===============================  ===========  ===========================
+Design: docs/design/dynamodb-table.md.
 """
 
 from __future__ import annotations

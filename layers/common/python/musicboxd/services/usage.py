@@ -1,18 +1,6 @@
 """Usage analytics and demand counters: accumulated per request, written once at the end.
 
-Hot path cost: nothing but in-memory counting while the request runs; ``flush()`` (called
-by the Lambda entry point after the response is built) makes at most one hourly-counter
-write and one demand-counter write, and never raises. No AWS or HTTP imports.
-
-Counter names inside an hourly item (pk ``STATS#<yyyy-mm-ddThh>``):
-
-- ``call:<endpoint>:<status>``: Spotify calls (every attempt, as observed by the adapter);
-- ``lat_ms:<endpoint>``: summed upstream latency in milliseconds (divide by the calls);
-- ``cache:<metric>``: cache outcomes (``CacheHitPopular``, ``CacheHitSearched``,
-  ``CacheHitStale``, ``CacheMiss``) and fallbacks.
-
-Demand keys inside a daily item set (pk ``DEMAND#<yyyy-mm-dd>``): ``A#<album id>`` and
-``Q#<normalized query>``.
+Design: docs/design/usage-counters.md.
 """
 
 from __future__ import annotations
