@@ -87,6 +87,8 @@ def http_client(timeout_seconds: float, user_agent: str) -> httpx.Client:
 
 
 def _endpoint_name(path: str) -> str:
+    # tools/emulator/state.endpoint_key names the same buckets on the emulator's side; it is kept
+    # apart on purpose (the emulator shares no product code, so /stats is checked against it).
     parts = [p for p in path.split("?")[0].split("/") if p]
     if parts and parts[0] == "v1":
         parts = parts[1:]
