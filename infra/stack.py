@@ -51,7 +51,7 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 INDEX_ACTIONS: dict[str, tuple[str, ...]] = {
-    "search": ("dynamodb:Query",),
+    "search": (),  # the tier-1 index and cache-only answers come from GetItem/BatchGetItem
     "album": (),
     "populate": ("dynamodb:Query",),
     "cleanup": ("dynamodb:Query",),

@@ -2,10 +2,10 @@
 
 Routes come from ``musicboxd.routes.ROUTES`` (the same table the CDK API is built from).
 Like API Gateway, an unknown path or method never reaches a function: it gets the
-service's error envelope (404/405) here. Like Lambda scaling out, each function serves up to
-``instances_per_function`` requests at once (a bounded pool, one process: the instances share
-the container's memory, as warm invocations of one container would); the caller's address
-becomes ``requestContext.identity.sourceIp``.
+service's error envelope (404/405) here. A function serves one request at a time, as one Lambda
+instance does: its Powertools resolver (and the routers bound to it) hold the current request,
+so two concurrent invocations of one app would read each other's event. Different functions run
+at once. The caller's address becomes ``requestContext.identity.sourceIp``.
 """
 
 from __future__ import annotations
@@ -139,19 +139,13 @@ def envelope(status: int, code: str, message: str) -> tuple[int, dict[str, str],
 
 
 class Gateway:
-    """Routes requests to handlers; at most ``instances_per_function`` invocations of a function at once."""
+    """Routes requests to handlers; one invocation of a function at a time (one instance each)."""
 
-    def __init__(
-        self,
-        timeout_seconds: float = 10.0,
-        loader: Callable[[str], Handler] = load_handler,
-        *,
-        instances_per_function: int = 8,
-    ):
+    def __init__(self, timeout_seconds: float = 10.0, loader: Callable[[str], Handler] = load_handler):
         self.timeout = timeout_seconds
         self._loader = loader
         self._handlers: dict[str, Handler] = {}
-        self._instances = {r.function: threading.BoundedSemaphore(instances_per_function) for r in ROUTES}
+        self._instances = {r.function: threading.Lock() for r in ROUTES}
         self._load_lock = threading.Lock()
 
     def handler(self, function: str) -> Handler:
