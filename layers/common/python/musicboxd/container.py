@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 class Container(Protocol):
     """The HTTP functions' services and the usage counters they flush after each request."""
 
+    settings: Settings  # the request deadline (UPSTREAM_BUDGET_SECONDS) comes from here
+
     @property
     def search_service(self) -> SearchService: ...
 
@@ -48,8 +50,6 @@ class Container(Protocol):
 
 class JobContainer(Container, Protocol):
     """What populate and cleanup are composed from (adapters built on first use)."""
-
-    settings: Settings
 
     @property
     def telemetry(self) -> Telemetry: ...
