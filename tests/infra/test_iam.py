@@ -55,7 +55,7 @@ def test_dynamodb_scoped_to_table_and_index(dev):
             if "index" in text:
                 assert f"/index/{config.KIND_INDEX}" in text
         assert not {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:CreateTable"} & set(as_list(st["Action"]))
-    assert seen == 7  # a table statement for each of the four roles, an index one for three (not album)
+    assert seen == 6  # a table statement for each of the four roles, an index one for the two jobs
 
 
 def test_ssm_scoped_to_the_three_parameters(dev):
