@@ -34,8 +34,21 @@ def moto_url():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    _warm_up(url)
+    yield url
     server.stop()
+
+
+def _warm_up(url: str) -> None:
+    """moto imports a service's backend on its first call (SSM: ~2 s, far more on a busy box);
+    a Lambda's first request pays no such price, so the tests' first request must not either."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    for service, call in (("ssm", "describe_parameters"), ("dynamodb", "list_tables")):
+        client = session.create_client(service, region_name="us-east-1", endpoint_url=url)
+        getattr(client, call)()
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -169,9 +169,11 @@ class FakeContainer:
     """``musicboxd.container.Container`` over in-memory fakes (HTTP tests): real services, fake ports."""
 
     def __init__(self, albums: list[Album] | None = None, *, clock=None, tier1=None, telemetry=None):
+        from musicboxd.config import Settings
         from musicboxd.services.catalog import AlbumService, SearchService
         from musicboxd.services.usage import UsageRecorder
 
+        self.settings = Settings()
         self.clock = clock or FakeClock()
         self.cache = MemoryCache(self.clock)
         self.telemetry = telemetry

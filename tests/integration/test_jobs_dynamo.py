@@ -152,12 +152,13 @@ def local_api(table_settings):
         spotify_client_id="id",
         spotify_client_secret="secret",
         usage_flush_seconds=0,
+        upstream_budget_seconds=30,  # counts, not latency: a CPU-starved box must not turn a search into a 503
     )
     mock = SpotifyMock()
     c = wiring.AppContainer(settings)
     c.http = httpx.Client(transport=httpx.MockTransport(mock))
     wiring.set_container(c)
-    gateway = Gateway()
+    gateway = Gateway(timeout_seconds=120)  # counts, not latency (see upstream_budget_seconds)
 
     def call(path):
         signed = {"Host": "localhost", "Authorization": "AWS4-HMAC-SHA256 Credential=local"}  # /stats is IAM-only

@@ -21,6 +21,7 @@ from tools.emulator.server import start_emulator  # noqa: E402
 from tools.localstack.apigw import Gateway, LambdaContext  # noqa: E402
 
 DAY = 86_400
+COUNTING_LAMBDA_SECONDS = 120.0  # see `upstream_budget_seconds` in the fixture
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,15 @@ def stack(request, table_settings, playlists):
         usage_flush_seconds=0,  # demand counters written after every request
         rate_limit_per_window=100_000,  # the shared Spotify budget has its own tests (test_rate_budget, e2e)
         populate_sweep=False,  # the sweep has its own test below (a full one is ~1,900 calls)
+        # These tests count calls and items, not latency (the e2e suites bound that): on a CPU-starved
+        # box a request's first DynamoDB/SSM/Spotify round trips can take longer than a real Lambda's
+        # 10 s, and a 503 there would fail a count, so the simulated Lambda gets more time (Gateway below).
+        upstream_budget_seconds=30,
     )
     container = wiring.AppContainer(settings)
     wiring.set_container(container)
     control = httpx.Client(base_url=emulator.url, timeout=5)
-    gateway = Gateway()
+    gateway = Gateway(timeout_seconds=COUNTING_LAMBDA_SECONDS)
 
     class Stack:
         pass
@@ -253,3 +258,29 @@ def test_stats_match_the_calls_the_emulator_counted(stack):
     assert body["spotify_calls"]["total"] == sum(expected.values())
     assert body["cache"]["hits_searched"] == 1 and body["cache"]["misses"] == 3
     assert body["avg_upstream_latency_ms"] > 0
+
+
+def test_a_failed_index_build_is_an_error_with_a_metric_and_the_job_waits_longer(stack, caplog):
+    from botocore.exceptions import ReadTimeoutError
+
+    class SlowSweepStore:  # what moto did on a busy box: the sweep query outlived a 2 s read timeout
+        def pages(self):
+            raise ReadTimeoutError(endpoint_url=stack.settings.dynamodb_endpoint_url)
+
+    counted = []
+
+    class Recorder:
+        def count(self, name, value=1):
+            counted.append(name)
+
+    stack.container.sweep_store = SlowSweepStore()
+    stack.container.telemetry = Recorder()
+    report = populate({"budget": 60, "sources": ["new_releases"], "max_per_source": 10})
+    assert report.status == "done" and report.albums_cached > 0  # the popular tier is written all the same
+    failures = [r for r in caplog.records if r.getMessage() == "tier-1 index rebuild failed"]
+    assert failures and failures[0].levelname == "ERROR"
+    assert "IndexRebuildFailed" in counted
+    # the job's own DynamoDB reads wait as a 15-minute job can; a request's stay short
+    job_meta, request_meta = stack.container.job_model.Meta, stack.container.model.Meta
+    assert job_meta.read_timeout_seconds == stack.settings.job_dynamodb_read_timeout_seconds >= 30
+    assert request_meta.read_timeout_seconds == 2

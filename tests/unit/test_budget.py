@@ -7,7 +7,8 @@ import math
 import pytest
 
 from musicboxd.errors import CacheUnavailable, RateLimited
-from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant, LocalWindow, SharedBudget
+from musicboxd.ports import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
+from musicboxd.services.budget import LocalWindow, SharedBudget
 from tests.fakes import FakeClock
 
 

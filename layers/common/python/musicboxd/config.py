@@ -160,6 +160,10 @@ class Settings:
     populate_sweep: bool = setting("POPULATE_SWEEP", False)  # Spotify's popularity order, year by year
     populate_sweep_from_year: int = setting("POPULATE_SWEEP_FROM_YEAR", 1950, minimum=1900, maximum=2100)
     cleanup_call_budget: int = setting("CLEANUP_CALL_BUDGET", 50, minimum=0)  # refresh-ahead calls per run
+    # a 15-minute job waits this long for a DynamoDB answer (a request gives up after 2 s)
+    job_dynamodb_read_timeout_seconds: float = setting(
+        "JOB_DYNAMODB_READ_TIMEOUT_SECONDS", 30.0, minimum=1, maximum=300
+    )
 
     # -- usage analytics
     usage_ttl_seconds: int = setting("USAGE_TTL_SECONDS", 35 * DAY, minimum=1)  # STATS# and DEMAND# counters

@@ -21,14 +21,17 @@ from musicboxd.ports import (
 
 if TYPE_CHECKING:
     from musicboxd.config import Settings
+    from musicboxd.ports import UsageStore
     from musicboxd.services.catalog import AlbumService, SearchService
     from musicboxd.services.tier1 import Tier1Holder
-    from musicboxd.services.usage import UsageRecorder, UsageStore
+    from musicboxd.services.usage import UsageRecorder
     from musicboxd.services.verification import ShadowVerifier
 
 
 class Container(Protocol):
     """The HTTP functions' services and the usage counters they flush after each request."""
+
+    settings: Settings  # the request deadline (UPSTREAM_BUDGET_SECONDS) comes from here
 
     @property
     def search_service(self) -> SearchService: ...
@@ -51,8 +54,6 @@ class Container(Protocol):
 
 class JobContainer(Container, Protocol):
     """What populate and cleanup are composed from (adapters built on first use)."""
-
-    settings: Settings
 
     @property
     def telemetry(self) -> Telemetry: ...

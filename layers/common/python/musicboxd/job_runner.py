@@ -5,6 +5,7 @@ the container's adapters. ``functions/populate`` and ``functions/cleanup`` call 
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, cast
@@ -18,6 +19,7 @@ from musicboxd.services.populate import PopulateOptions, PopulateReport, Populat
 from musicboxd.services.verification import VerifyReport
 from musicboxd.wiring import container
 
+_logger = logging.getLogger(__name__)
 Log = Callable[[str, dict[str, Any]], None]
 _progress_hook: Callable[[Progress], None] | None = None
 
@@ -136,14 +138,18 @@ def run_populate(
 
 
 def rebuild_tier1(c: JobContainer, log: Log | None = None, *, with_sweep: bool | None = None) -> None:
-    """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises."""
+    """Rebuild the tier-1 search index from the popular tier (end of a populate run); never raises.
+
+    A failure is an error with a metric (the alarm's), not an info line: /suggest and tier-1
+    answers stay empty or stale until the next run builds the index.
+    """
     try:
         pointer = c.rebuild_index(with_sweep=with_sweep)
         if log is not None:
             log("tier-1 index rebuilt", {"pointer": str(pointer)})
     except Exception as exc:  # the popular tier is written; the index can be rebuilt later
-        if log is not None:
-            log("tier-1 index rebuild failed", {"error": repr(exc)})
+        _logger.exception("tier-1 index rebuild failed", extra={"error": repr(exc)})
+        c.telemetry.count(m.INDEX_REBUILD_FAILED)
 
 
 def cleanup_options(c: JobContainer, event: Any) -> CleanupOptions:

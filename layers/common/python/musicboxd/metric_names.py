@@ -18,6 +18,7 @@ FALLBACK_MUSICBRAINZ = "FallbackMusicBrainz"
 FALLBACK_CACHE_ONLY = "FallbackCacheOnly"
 POPULATE_ALBUMS_CACHED = "PopulateAlbumsCached"
 POPULATE_FAILED = "PopulateFailed"
+INDEX_REBUILD_FAILED = "IndexRebuildFailed"  # populate wrote the popular tier, the tier-1 index build failed
 CLEANUP_DELETED = "CleanupDeleted"
 CACHE_ITEMS = "CacheItems"
 POPULATE_CALLS = "PopulateSpotifyCalls"

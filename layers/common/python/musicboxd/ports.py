@@ -249,6 +249,74 @@ class Maintenance(Protocol):
     def count_items(self, kind: str, now: float, *, max_pages: int = ...) -> dict[str, int]: ...
 
 
+# -- usage counters and demand (services/usage.py)
+
+
+class UsageStore(Protocol):
+    """Where hourly counters and daily demand counters live (DynamoDB atomic ADDs)."""
+
+    def add_hourly(self, hour: str, counters: dict[str, float]) -> None: ...
+
+    def add_demand(self, day: str, counts: dict[str, int]) -> None: ...
+
+    def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]: ...
+
+
+class DemandRecorder(Protocol):
+    """What the search/album services tell about each answered request (cheap, never fails)."""
+
+    def record_album(self, album_id: str, *, client: str | None = None) -> None: ...
+
+    def record_query(self, normalized_query: str, *, client: str | None = None) -> None: ...
+
+
+# -- the shared upstream budget (services/budget.py, adapters/rate_budget.py)
+
+OK, WINDOW_FULL, CIRCUIT_CLOSED, PROBE_BUSY = "ok", "window_full", "circuit_closed", "probe_busy"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The store's answer to one ``take``."""
+
+    granted: bool
+    reason: str = OK  # OK | WINDOW_FULL | CIRCUIT_CLOSED | PROBE_BUSY
+    retry_at: float = 0.0  # epoch seconds when asking again can succeed
+    probe: bool = False  # granted as the one probe of a circuit that just expired
+
+
+class BudgetStore(Protocol):
+    """Shared state of one budget (DynamoDB item). Failures raise CacheUnavailable."""
+
+    def take(self, *, now: float, interactive: bool) -> Grant:
+        """Atomically reserve one call if the window and the circuit allow it."""
+        ...
+
+    def close(self, *, until: float, quota: bool, now: float) -> None:
+        """Close the circuit until ``until`` (never shortens a longer closure)."""
+        ...
+
+    def reopen(self, *, now: float) -> None:
+        """The probe succeeded: open the circuit (only if its closure has passed)."""
+        ...
+
+
+class CallShares(Protocol):
+    """Per-client and per-class shares of the upstream budget (services.budget.ShareLimiter)."""
+
+    def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool: ...
+
+    def retry_after(self) -> float: ...
+
+
+class RankedIndex(Protocol):
+    """What cache-only search needs of the tier-1 index (index.core.Tier1Index)."""
+
+    def ranked(self, query: str) -> tuple[str, list[tuple[int, int]]]: ...
+
+    def summary(self, i: int) -> AlbumSummary: ...
+
+
 # -- tier-1 verification (musicboxd.services.verification)
 
 

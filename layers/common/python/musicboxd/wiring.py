@@ -79,32 +79,39 @@ class AppContainer:
     def album_store(self):
         from musicboxd.adapters.job_stores import DynamoAlbumStore
 
-        return DynamoAlbumStore(self.model)
+        return DynamoAlbumStore(self.job_model)
 
     @cached_property
     def checkpoints(self):
         from musicboxd.adapters.job_stores import DynamoCheckpoints
 
-        return DynamoCheckpoints(self.model)
+        return DynamoCheckpoints(self.job_model)
 
     @cached_property
     def maintenance(self):
         from musicboxd.adapters.job_stores import DynamoMaintenance
 
-        return DynamoMaintenance(self.model)
+        return DynamoMaintenance(self.job_model)
 
     @property
     def job_lease(self):
         """A new holder per run (a run's lease is never re-entered by another run of this container)."""
         from musicboxd.adapters.dynamo import DynamoLease
 
-        return DynamoLease(self.model)
+        return DynamoLease(self.job_model)
 
     @cached_property
     def model(self):
         from musicboxd.adapters.dynamo import make_model
 
         return make_model(self.settings)
+
+    @cached_property
+    def job_model(self):
+        """The same table for populate/cleanup: long read timeouts and retries (a 15-minute job)."""
+        from musicboxd.adapters.dynamo import make_model
+
+        return make_model(self.settings, job=True)
 
     @cached_property
     def cache(self):
@@ -126,21 +133,16 @@ class AppContainer:
 
     @cached_property
     def http_transport(self):
-        import httpx
+        from musicboxd.adapters.spotify import http_transport
 
-        return httpx.HTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
+        return http_transport()
 
     @cached_property
     def http(self):
-        import httpx
-
         from musicboxd import __version__
+        from musicboxd.adapters.spotify import http_client
 
-        return httpx.Client(
-            transport=self.http_transport,
-            timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=1.0),
-            headers={"User-Agent": f"Musicboxd/{__version__}"},
-        )
+        return http_client(self.settings.http_timeout_seconds, f"Musicboxd/{__version__}", self.http_transport)
 
     @cached_property
     def lease(self):
@@ -260,10 +262,8 @@ class AppContainer:
         return SharedBudget(
             store,
             name="musicbrainz",
-            # 0: MusicBrainz is off while its budget store is down (N containers at 1/s each would be
-            # N requests/s to a service that allows one)
-            local_limit=0,
-            window_seconds=1.0,
+            local_limit=policy.BUDGET_LOCAL_LIMIT,
+            window_seconds=policy.BUDGET_WINDOW_SECONDS,
             quota_close_seconds=policy.BUDGET_QUOTA_CLOSE_SECONDS,
         )
 
@@ -365,13 +365,13 @@ class AppContainer:
     def sweep_store(self):
         from musicboxd.adapters.index_store import DynamoSweepStore
 
-        return DynamoSweepStore(self.model)
+        return DynamoSweepStore(self.job_model)
 
     @cached_property
     def popular_albums(self):
         from musicboxd.adapters.index_store import DynamoPopularAlbums
 
-        return DynamoPopularAlbums(self.model)
+        return DynamoPopularAlbums(self.job_model)
 
     @cached_property
     def tier1(self):
@@ -431,13 +431,18 @@ class AppContainer:
         turning it off takes effect at the next build, and the pages left expire and are deleted by
         cleanup (docs/compliance.md)."""
         from musicboxd.adapters.album_demand import AlbumDemand
-        from musicboxd.adapters.index_store import DynamoSearchedPages
+        from musicboxd.adapters.index_store import DynamoIndexStore, DynamoSearchedPages
+        from musicboxd.adapters.job_stores import DynamoUsage
         from musicboxd.services.tier1 import rebuild_index
 
+        demand = AlbumDemand(DynamoUsage(self.job_model, ttl_seconds=self.settings.usage_ttl_seconds))
         return rebuild_index(
-            self.popular_albums, self.index_store, demand=AlbumDemand(self.usage_store),
+            self.popular_albums,
+            DynamoIndexStore(self.job_model, ttl_seconds=3 * self.settings.populate_period_seconds),
+            demand=demand,
             sweeps=self.sweep_store if (self.settings.populate_sweep if with_sweep is None else with_sweep) else None,
-            searched=DynamoSearchedPages(self.model), max_albums=self.settings.index_max_albums,
+            searched=DynamoSearchedPages(self.job_model),
+            max_albums=self.settings.index_max_albums,
         )  # fmt: skip
 
     @cached_property

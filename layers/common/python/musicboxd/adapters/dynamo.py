@@ -1,19 +1,6 @@
 """DynamoDB adapter (PynamoDB): the album/search cache, leases, and small counters.
 
-One table, string keys ``pk``/``sk``, TTL attribute ``expires_at`` (epoch seconds).
-DynamoDB's TTL reaper is lazy, so every read returns the expiry and the services decide
-freshness; nothing is ever deleted on an upstream failure.
-
-Item kinds (``kind`` attribute, also the GSI ``by_kind_expiry`` partition):
-
-=========  ===============================  ===========  ===========================
-kind       pk                               sk           payload
-=========  ===============================  ===========  ===========================
-ALBUM      ``ALBUM#<id>``                   ``A``        zlib JSON of Album, tier
-MISSING    ``ALBUM#<id>``                   ``A``        (negative cache of a 404)
-SEARCH     ``SEARCH#<market>#<query>``      ``<o>:<l>``  zlib JSON of SearchPage
-LOCK       ``LOCK#<name>``                  ``L``        lease holder
-=========  ===============================  ===========  ===========================
+Design: docs/design/dynamodb-table.md.
 """
 
 from __future__ import annotations
@@ -129,8 +116,11 @@ class CacheItem(Model):
     by_kind = _KindIndex()
 
 
-def make_model(settings: Settings) -> type[CacheItem]:
-    """The table's PynamoDB model bound to this configuration (table name, endpoint, region)."""
+def make_model(settings: Settings, *, job: bool = False) -> type[CacheItem]:
+    """The table's PynamoDB model bound to this configuration (table name, endpoint, region).
+
+    ``job``: for the background jobs, which wait ``JOB_DYNAMODB_READ_TIMEOUT_SECONDS`` and retry.
+    """
 
     class BoundCacheItem(CacheItem):
         class Meta:
@@ -139,8 +129,9 @@ def make_model(settings: Settings) -> type[CacheItem]:
             host = settings.dynamodb_endpoint_url or None
             billing_mode = "PAY_PER_REQUEST"
             connect_timeout_seconds = 1
-            read_timeout_seconds = 2
-            max_retry_attempts = 1  # on the request path: fail fast, the services carry on without it
+            # on the request path: fail fast, the services carry on without it
+            read_timeout_seconds = settings.job_dynamodb_read_timeout_seconds if job else 2
+            max_retry_attempts = 3 if job else 1
 
     return BoundCacheItem
 

@@ -33,6 +33,9 @@ BUDGET_LIMIT = 1
 BUDGET_WINDOW_SECONDS = 1.1
 BUDGET_SLICE_SECONDS = 0.5
 BUDGET_QUOTA_CLOSE_SECONDS = 60  # a MusicBrainz 503 closes the circuit this long
+# 0: MusicBrainz is off while its budget store is down (N containers at 1/s each would be
+# N requests/s to a service that allows one)
+BUDGET_LOCAL_LIMIT = 0
 MB_MAX_LIMIT = 100
 _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|])')
 

@@ -1,33 +1,6 @@
 """DynamoDB store of a shared call budget + 429 circuit: ONE item, ONE UpdateItem per call.
 
-Window: Spotify counts calls over a rolling 30 s window. We cut time into slices of
-``slice_seconds`` (default 5 s) and allow a call only while the calls made in the current
-slice plus the previous ``ceil(window / slice)`` slices stay under the limit. That span always
-covers the last ``window`` seconds, so no rolling window ever sees more than ``limit`` calls
-(the price: steady throughput is ``limit`` per ``window + slice`` seconds, ~86 % with 5 s).
-
-The sum needs no arithmetic in the condition (DynamoDB has none there). The item keeps
-
-- ``n``: calls granted so far (ever);
-- ``a`` / ``b``: ``n + limit`` and ``n + background_limit`` (both ADDed with ``n``);
-- ``i<k>`` / ``g<k>``: the value of ``a`` / ``b`` at the first granted call of slice ``k``
-  (``SET i<k> = if_not_exists(i<k>, a)``), immutable afterwards.
-
-Calls granted since slice ``k`` began = ``n - (i<k> - limit)``, so "under the limit" is just
-``n < i<k>`` for the oldest slice ``k`` of the span that had a call. Interactive calls compare
-against ``i``; background calls (populate/cleanup) against ``g``, i.e. they stop once the span
-holds ``background_limit`` calls of any kind, leaving the rest to interactive traffic.
-The limits live in the sort key, so changing them starts a fresh item.
-
-Circuit, in the same item (so the same UpdateItem checks it, no extra read):
-
-- ``cu``: closed until (epoch s), ``q``: it was QUOTA_EXCEEDED;
-- ``pu``/``ph``: probe lease (until, holder). Every granted call sets them; they only matter
-  once ``cu`` has passed: then the first caller wins the lease and probes, everyone else's
-  condition fails until the probe REMOVEs ``cu`` (success) or a new 429 moves ``cu`` forward.
-
-On a refusal ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` says why, at no extra cost.
-Stale ``i<k>``/``g<k>`` attributes seen in a response are REMOVEd by the next update.
+Design: docs/design/rate-budget.md.
 """
 
 from __future__ import annotations
@@ -44,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from musicboxd.adapters.aws import DeadlineClient
 from musicboxd.errors import CacheUnavailable
-from musicboxd.services.budget import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
+from musicboxd.ports import CIRCUIT_CLOSED, PROBE_BUSY, WINDOW_FULL, Grant
 
 PROBE_LEASE_SECONDS = 10.0
 _SLICE_ATTR = re.compile(r"^[ig](\d+)$")

@@ -18,7 +18,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from musicboxd import deadline, snapstart
-from musicboxd.config import settings
 from musicboxd.log_config import share_logger_config
 
 
@@ -37,7 +36,10 @@ def http_handler(app: APIGatewayRestResolver, function: str) -> Callable[[dict[s
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        deadline.begin(settings().upstream_budget_seconds, context)
+        from musicboxd.wiring import container
+
+        # the composition root's settings (settings() in a Lambda; a test's or the local stack's otherwise)
+        deadline.begin(container().settings.upstream_budget_seconds, context)
         try:
             return app.resolve(event, context)
         finally:

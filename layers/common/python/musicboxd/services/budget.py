@@ -1,26 +1,6 @@
 """App-wide upstream call budget + shared 429 circuit (the logic; storage is a port).
 
-One :class:`SharedBudget` per upstream (Spotify, MusicBrainz) per container. Each call to
-``acquire`` costs at most one round trip to the shared store (a single conditional
-DynamoDB UpdateItem, see ``adapters/rate_budget.py``) and often none:
-
-- refusals are remembered in-process until they can change (circuit closed until T: until T;
-  window full: until the next slice boundary, at most ``refusal_cache_seconds`` otherwise), so
-  a closed circuit or an exhausted budget costs no DynamoDB call at all;
-- a 429 we saw ourselves closes the circuit locally at once and in the shared store;
-- when the store fails (DynamoDB throttled or down) the budget fails OPEN onto a conservative
-  in-process sliding window (``local_limit`` calls per window: the budget divided by the
-  containers that may run at once, so all of them together stay within it; ``0`` fails
-  closed, as MusicBrainz does) and leaves the store alone for ``outage_backoff_seconds`` so
-  requests do not pay a DynamoDB timeout each.
-
-Circuit: ``closed_until`` set from ``Retry-After`` (``QUOTA_EXCEEDED``: at least
-``quota_close_seconds``, logged as an error). When it passes, the store grants exactly one
-caller a short probe lease; everybody else is refused until the probe's answer reopens the
-circuit (:meth:`observe` with a non-429, non-5xx status) or a new 429 closes it again. A
-probe that dies just lets its lease lapse and another caller probes.
-
-Nothing here sleeps: a refusal is an immediate ``False`` and ``retry_after()`` says when.
+Design: docs/design/rate-budget.md.
 """
 
 from __future__ import annotations
@@ -31,41 +11,13 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from musicboxd.errors import CacheUnavailable, RateLimited
+from musicboxd.ports import CIRCUIT_CLOSED, OK, WINDOW_FULL, BudgetStore, Grant
 
 logger = logging.getLogger(__name__)
 
-OK, WINDOW_FULL, CIRCUIT_CLOSED, PROBE_BUSY = "ok", "window_full", "circuit_closed", "probe_busy"
 FAR_FUTURE = 4_102_444_800.0  # 2100-01-01: "any closure has passed"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """The store's answer to one ``take``."""
-
-    granted: bool
-    reason: str = OK  # OK | WINDOW_FULL | CIRCUIT_CLOSED | PROBE_BUSY
-    retry_at: float = 0.0  # epoch seconds when asking again can succeed
-    probe: bool = False  # granted as the one probe of a circuit that just expired
-
-
-class BudgetStore(Protocol):
-    """Shared state of one budget (DynamoDB item). Failures raise CacheUnavailable."""
-
-    def take(self, *, now: float, interactive: bool) -> Grant:
-        """Atomically reserve one call if the window and the circuit allow it."""
-        ...
-
-    def close(self, *, until: float, quota: bool, now: float) -> None:
-        """Close the circuit until ``until`` (never shortens a longer closure)."""
-        ...
-
-    def reopen(self, *, now: float) -> None:
-        """The probe succeeded: open the circuit (only if its closure has passed)."""
-        ...
 
 
 class LocalWindow:

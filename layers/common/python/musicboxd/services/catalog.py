@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from musicboxd import metric_names as m
 from musicboxd.errors import CacheRejected, CacheUnavailable, CatalogError, NotFound, RateLimited
@@ -23,13 +23,15 @@ from musicboxd.ports import (
     TIER_SEARCHED,
     AlbumCache,
     CachedSearch,
+    CallShares,
     CatalogSource,
+    DemandRecorder,
     Telemetry,
     Tier1Search,
 )
 from musicboxd.services.memory_telemetry import NullTelemetry
 from musicboxd.services.singleflight import SingleFlight
-from musicboxd.services.usage import DemandRecorder, NullDemand
+from musicboxd.services.usage import NullDemand
 
 T = TypeVar("T")
 
@@ -103,14 +105,6 @@ class _CacheGuard:
             self._skip_until = self._monotonic() + self._cooldown
             logger.warning("cache unavailable, serving without it for %.0f s: %s", self._cooldown, exc)
             return None
-
-
-class CallShares(Protocol):
-    """Per-client and per-class shares of the upstream budget (services.budget.ShareLimiter)."""
-
-    def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool: ...
-
-    def retry_after(self) -> float: ...
 
 
 class _NoShares:

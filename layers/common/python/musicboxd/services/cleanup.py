@@ -20,9 +20,10 @@ from musicboxd.ports import (
     PopularStore,
     PopulateCatalog,
     Telemetry,
+    UsageStore,
 )
 from musicboxd.services.memory_telemetry import NullTelemetry
-from musicboxd.services.usage import DEMAND_ALBUM, UsageStore, days_between, last_hours, summarize
+from musicboxd.services.usage import DEMAND_ALBUM, days_between, last_hours, summarize
 
 JOB = "cleanup"
 # Every item kind with an expiry, reaped in this order (Spotify's terms: expired data is deleted,

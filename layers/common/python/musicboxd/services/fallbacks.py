@@ -13,18 +13,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
 
-from musicboxd.models import AlbumSummary, SearchPage
+from musicboxd.models import SearchPage
 from musicboxd.normalize import normalize_query
-
-
-class RankedIndex(Protocol):
-    """What cache-only search needs of the tier-1 index (index.core.Tier1Index)."""
-
-    def ranked(self, query: str) -> tuple[str, list[tuple[int, int]]]: ...
-
-    def summary(self, i: int) -> AlbumSummary: ...
+from musicboxd.ports import RankedIndex
 
 
 class CacheOnlySearch:

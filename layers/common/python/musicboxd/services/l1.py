@@ -1,20 +1,6 @@
 """Per-container in-memory L1 in front of the DynamoDB cache, for hot items.
 
-A warm Lambda container serves many requests; under a Zipf-like demand a few hundred albums
-and queries take most of them. Keeping the last ``max_items`` fresh items in memory answers
-those without a DynamoDB round trip (~5 ms and one read unit each).
-
-Rules, so the L1 never changes what an answer says:
-
-* only fresh items are kept, with their own ``expires_at``: an item expires from the L1
-  exactly when it would in DynamoDB;
-* an entry is trusted for at most ``max_age`` seconds, then re-read from DynamoDB (another
-  container, populate or cleanup may have rewritten it);
-* absent and expired items are never remembered, so a stale answer (upstream down) and the
-  negative-cache decision still come from DynamoDB; ``put_missing`` drops the key;
-* writes go through to DynamoDB first, then to the L1 (a failed write leaves the L1 alone).
-
-Thread-safe (one lock around an LRU ``OrderedDict``). No AWS or HTTP imports.
+Design: docs/design/l1-cache.md.
 """
 
 from __future__ import annotations

@@ -1,20 +1,6 @@
 """Usage analytics and demand counters: accumulated per request, written once at the end.
 
-Hot path cost: nothing but in-memory counting while the request runs; ``flush()`` (called
-by the Lambda entry point after the response is built) makes at most one hourly-counter
-write and one demand-counter write, and never raises. No AWS or HTTP imports.
-
-Counter names inside an hourly item (pk ``STATS#<yyyy-mm-ddThh>``):
-
-- ``call:<endpoint>:<status>``: Spotify calls (every attempt, as observed by the adapter);
-- ``lat_ms:<endpoint>``: summed upstream latency in milliseconds (divide by the calls);
-- ``cache:<metric>``: cache outcomes (``CacheHitPopular``, ``CacheHitSearched``,
-  ``CacheHitStale``, ``CacheMiss``) and fallbacks;
-- ``verify:<shape>:checked`` / ``verify:<shape>:agreed``, ``verify:calls``: tier-1 answers the verify
-  job compared with Spotify, per query shape, and the Spotify calls that cost.
-
-Demand keys inside a daily item set (pk ``DEMAND#<yyyy-mm-dd>``): ``A#<album id>`` and
-``Q#<normalized query>``.
+Design: docs/design/usage-counters.md.
 """
 
 from __future__ import annotations
@@ -25,9 +11,10 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from musicboxd import metric_names as m
+from musicboxd.ports import UsageStore
 
 CACHE_METRICS = frozenset(
     {
@@ -41,24 +28,6 @@ CACHE_METRICS = frozenset(
 )
 DEMAND_ALBUM = "A#"
 DEMAND_QUERY = "Q#"
-
-
-class UsageStore(Protocol):
-    """Where hourly counters and daily demand counters live (DynamoDB atomic ADDs)."""
-
-    def add_hourly(self, hour: str, counters: dict[str, float]) -> None: ...
-
-    def add_demand(self, day: str, counts: dict[str, int]) -> None: ...
-
-    def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]: ...
-
-
-class DemandRecorder(Protocol):
-    """What the search/album services tell about each answered request (cheap, never fails)."""
-
-    def record_album(self, album_id: str, *, client: str | None = None) -> None: ...
-
-    def record_query(self, normalized_query: str, *, client: str | None = None) -> None: ...
 
 
 class NullDemand:
