@@ -81,7 +81,8 @@ def test_verify_run_checks_caches_calibrates_and_reports_in_stats(stack):
     state = container.checkpoints.load(CALIBRATION_STATE)
     assert state["shapes"]["partial"]["recent"] == ORDER and state["shapes"]["title"]["agreed"] == 1
     assert container.verification_queue.take(10) == []
-    status, _, body = Gateway().invoke("GET", "/stats?hours=1", {"Host": "localhost"}, b"")
+    signed = {"Host": "localhost", "Authorization": "AWS4-HMAC-SHA256 Credential=local"}  # /stats is IAM-only
+    status, _, body = Gateway().invoke("GET", "/stats?hours=1", signed, b"")
     verification = json.loads(body)["tier1_verification"]
     assert status == 200 and verification["checked"] == 2 and verification["agreed"] == 1
     assert verification["spotify_calls"] == 2 and verification["by_shape"]["partial"]["agreement"] == 0.0
