@@ -66,6 +66,6 @@ def index_without_sweep(container) -> dict:
 
     kept = _Kept()
     without = wiring.AppContainer(container.settings)
-    without.__dict__["index_store"] = kept  # the same table, the build kept in memory
+    without.__dict__["index_writer"] = kept  # the same table, the build kept in memory
     without.rebuild_index(with_sweep=False)
     return kept.saved

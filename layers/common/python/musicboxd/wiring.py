@@ -362,6 +362,13 @@ class AppContainer:
         return DynamoIndexStore(self.model, ttl_seconds=3 * self.settings.populate_period_seconds)
 
     @cached_property
+    def index_writer(self):
+        """Where a job writes a rebuilt index: the jobs' DynamoDB model (job-length read timeout)."""
+        from musicboxd.adapters.index_store import DynamoIndexStore
+
+        return DynamoIndexStore(self.job_model, ttl_seconds=3 * self.settings.populate_period_seconds)
+
+    @cached_property
     def sweep_store(self):
         from musicboxd.adapters.index_store import DynamoSweepStore
 
@@ -431,14 +438,14 @@ class AppContainer:
         turning it off takes effect at the next build, and the pages left expire and are deleted by
         cleanup (docs/compliance.md)."""
         from musicboxd.adapters.album_demand import AlbumDemand
-        from musicboxd.adapters.index_store import DynamoIndexStore, DynamoSearchedPages
+        from musicboxd.adapters.index_store import DynamoSearchedPages
         from musicboxd.adapters.job_stores import DynamoUsage
         from musicboxd.services.tier1 import rebuild_index
 
         demand = AlbumDemand(DynamoUsage(self.job_model, ttl_seconds=self.settings.usage_ttl_seconds))
         return rebuild_index(
             self.popular_albums,
-            DynamoIndexStore(self.job_model, ttl_seconds=3 * self.settings.populate_period_seconds),
+            self.index_writer,
             demand=demand,
             sweeps=self.sweep_store if (self.settings.populate_sweep if with_sweep is None else with_sweep) else None,
             searched=DynamoSearchedPages(self.job_model),
