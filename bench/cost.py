@@ -289,19 +289,41 @@ def cost_note(doc: dict[str, Any]) -> str | None:
         if "ours" not in costs or "pass-through" not in costs:
             continue
         ours, base = costs["ours"], costs["pass-through"]["without_cdn"]
-        if ours["with_cdn"]["total"] <= 0.5 * base["total"]:
+        cdn = ours["with_cdn"]
+        target = 0.5 * base["total"]
+        if cdn["total"] <= target:
             continue
+        share = ours["edge_share"] or 0.0
         first_seen = figs["ours"]["steady"].get("first_seen_share") or 0.0
-        fixed = ours["with_cdn"]["cloudfront_requests"] + ours["with_cdn"]["data_transfer"]
+        edge_own = cdn["cloudfront_requests"] + cdn["data_transfer"]
+        floor = cdn["api_gateway"] + cdn.get("waf", 0.0) + cdn["lambda_requests"]
+        work = cdn["lambda_duration"] + cdn["dynamodb_reads"] + cdn["dynamodb_writes"]
+        per_origin = (cdn["total"] - edge_own) / (1 - share) if share < 1 else 0.0
+        needed = 1 - (target - edge_own) / per_origin if per_origin else 0.0
+        writes = ours.get("write_units_by_kind") or {}
+        all_writes = sum(writes.values())
+        budget = writes.get("BUDGET", 0.0)
+        budget_text = (
+            f" DynamoDB writes: {all_writes:.2f} WRU per steady request, {budget:.2f} of them "
+            f"({budget / all_writes:.0%}) the Spotify budget's and client shares' UpdateItems (two per Spotify "
+            f"call), the rest cached pages and albums."
+            if all_writes
+            else ""
+        )
+        ratio = cdn["total"] / base["total"]
         return (
-            f"- **$ per million vs pass-through** ({mode}). The CDN answered {ours['edge_share']:.1%} of the steady "
-            f"requests: every repeat (the other {first_seen:.1%} were asked for the first time, which no cache can "
-            f"answer). API Gateway ($3.50 per million reaching it) is the largest part of every row, and the CDN "
-            f"adds ${fixed:.2f} per million of its own (requests + transfer) on every request. So ours with the CDN "
-            f"is ${ours['with_cdn']['total']:.2f} against the pass-through's ${base['total']:.2f}; 0.5x needs about "
-            "two thirds of the traffic answered at the edge, i.e. a first-seen share near one third; the longer "
-            "warm-up above (8,000 requests: 30 % first seen) would give about 0.45x by the same arithmetic (an "
-            "estimate, not a measured run). Lambda time is measured on a shared "
-            "2-core box (client-side latency, an upper bound), which inflates every strategy's Lambda GB-s alike."
+            f"- **$ per million vs pass-through** ({mode}). Ours with the CDN ${cdn['total']:.2f} against "
+            f"0.5x the pass-through's ${base['total']:.2f} = ${target:.2f}. The CDN answered {share:.1%} of the "
+            f"steady requests: every repeat; the other {first_seen:.1%} were asked for the first time in the run "
+            f"and must reach the origin. Every request pays the CDN ${edge_own:.2f} per million (requests + "
+            f"compressed transfer) and the origin share pays API Gateway + WAF + Lambda requests, ${floor:.2f}, "
+            f"before any work: that leaves ${target - edge_own - floor:.2f} for Lambda time and DynamoDB, which "
+            f"cost ${work:.2f} (Lambda ${cdn['lambda_duration']:.2f}: mostly misses waiting on Spotify; DynamoDB "
+            f"${cdn['dynamodb_reads'] + cdn['dynamodb_writes']:.2f}).{budget_text} At the measured "
+            f"${per_origin:.2f} per million origin requests, 0.5x needs {needed:.0%} of requests answered at the "
+            f"edge, i.e. at most {1 - needed:.0%} first seen. Savings the pass-through shares (Lambda memory, "
+            f"fewer budget writes, cheaper API Gateway) lower it on every request and ours only on the "
+            f"{1 - share:.0%} reaching the origin, so they raise the ratio while it ({ratio:.2f}x) is above that "
+            "share. Lambda time is client-side latency on a shared 2-core box (an upper bound), every strategy alike."
         )
     return None
