@@ -147,9 +147,9 @@ def cold_cache(index, calibration: CalibrationView, spotify, queries: list[str])
     agreed: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     for query in queries:
-        shape = query_shape(query, index.ranked(query)[1])
+        shape, page = probe.assess(query, limit=10, offset=0)
+        shape = shape or query_shape(query, [])
         asked[shape] += 1
-        page = probe.answer(query, limit=10, offset=0)
         if page is not None:
             answered[shape] += 1
             result = outcome([a.id for a in page.items], _top(spotify.search_albums(query, limit=10, offset=0)))
@@ -188,6 +188,7 @@ def simulate(built, *, drift: float, rate: float, drain_every: int, batch: int, 
     spotify = EmulatorSearch(catalog, TODAY, CallCounter())
     view = CalibrationView(state, policy, recheck_seconds=0, clock=clock)
     tier1 = CalibratedTier1(lambda: built.index, view, queue, rate=rate, rng=random.Random(seed).random, clock=clock)
+    probe = CalibratedTier1(lambda: built.index, view, MemoryQueue(), rate=0.0)
     run = DriftRun()
     for n, request in enumerate(searches):
         if n == drift_at:
@@ -200,14 +201,16 @@ def simulate(built, *, drift: float, rate: float, drain_every: int, batch: int, 
         if cached is not None and cached.fresh(clock()):
             source, agreed = "cache", True  # Spotify's own page (its staleness is the TTL's business)
         else:
-            page = tier1.answer(query, limit=10, offset=0)
+            shape, page = tier1.assess(query, limit=10, offset=0)
             truth = spotify.search_albums(query, limit=10, offset=0)
             if page is None:  # the search service asks Spotify and caches its page
                 cache.put_search(key(query), truth, ttl_seconds=ttl)
                 source, agreed = "spotify", True
             else:
                 source, agreed = "tier1", _top(page) == _top(truth)
-        run.outcomes.append(Outcome(query_shape(query, built.index.ranked(query)[1]), source, agreed, n >= drift_at))
+        if source == "cache":
+            shape, _ = probe.assess(query, limit=10, offset=0)  # the shape tier 1 would have seen
+        run.outcomes.append(Outcome(shape or query_shape(query, []), source, agreed, n >= drift_at))
         if (n + 1) % drain_every == 0:
             tier1.flush_checks()  # the containers' usage flushes, long done by the next verify run
             meter = CallCounter(background_calls)
