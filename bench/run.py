@@ -103,6 +103,16 @@ def write(doc: dict, out_dir: Path) -> None:
     (out_dir / "BENCHMARKS.md").write_text(markdown(doc))
 
 
+def rewrite_report(out_dir: Path, doc: dict) -> None:
+    """BENCHMARKS.md from ``doc``, keeping the sections other commands splice in (``<!-- name:begin -->``)."""
+    from bench.report import markdown
+
+    report = out_dir / "BENCHMARKS.md"
+    previous = report.read_text() if report.exists() else ""
+    spliced = previous.find("\n<!-- ")
+    report.write_text(markdown(doc).rstrip("\n") + "\n" + (previous[spliced:] if spliced >= 0 else ""))
+
+
 def merge_costs(doc: dict, previous: dict) -> dict:
     """The last full run's results with this (cost-only) run's cost figures and cost goals put in."""
     merged = dict(previous)
@@ -142,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.render:
-        from bench.report import markdown
-
-        doc = json.loads((args.out_dir / "bench" / "results.json").read_text())
-        (args.out_dir / "BENCHMARKS.md").write_text(markdown(doc))
+        rewrite_report(args.out_dir, json.loads((args.out_dir / "bench" / "results.json").read_text()))
         return 0
     doc = run(seed=args.seed, warmup=args.warmup, steady=args.steady, zipf=args.zipf, latency_ms=args.latency_ms,
               modes=tuple(m for m in args.modes.split(",") if m), static=not (args.no_static or args.cost_only),
@@ -153,13 +160,12 @@ def main(argv: list[str] | None = None) -> int:
               suggest=0 if args.cost_only else 200, cold_replays=not args.cost_only)  # fmt: skip
     if args.cost_only:
         from bench.figures import goal_line
-        from bench.report import markdown
 
         doc.pop("_results")
         results_file = args.out_dir / "bench" / "results.json"
         merged = merge_costs(doc, json.loads(results_file.read_text()))
         results_file.write_text(json.dumps(merged, indent=1, default=str) + "\n")
-        (args.out_dir / "BENCHMARKS.md").write_text(markdown(merged))
+        rewrite_report(args.out_dir, merged)
         for g in merged["goals"]:
             if "$ per million" in g["goal"]:
                 print(goal_line(g))
