@@ -260,12 +260,11 @@ class ShareLimiter:
     own in the shared store (``store_for(name, limit)``: the same sliding-slice item as the
     app-wide budget, so no rolling window ever sees more than the share), taken only on a
     miss. Beyond its share a caller's misses degrade (stale, fallbacks) while other callers
-    still reach the upstream. A refusal is remembered in-process until it can change, so a
-    flood costs no store call; while the store is down each container keeps its own window
-    with ``1 / containers`` of each share. The first ``free_calls`` calls of a caller per
-    window in a container are granted without a store call (most callers never need more:
-    their misses cost no extra round trip); the share can be passed by at most
-    ``containers x free_calls`` calls per window.
+    still reach the upstream. Every grant is a store take, in every container, so no number
+    of containers lets a caller pass its share (docs/design/rate-budget.md, "Shares"). A
+    refusal is remembered in-process until it can change, so a flood costs no store call;
+    while the store is down each container keeps its own window with ``1 / containers`` of
+    each share.
     """
 
     MAX_TRACKED = 4096  # names with an in-process store handle or refusal (LRU)
@@ -279,11 +278,9 @@ class ShareLimiter:
         client_share: float,
         class_shares: dict[str, float],
         containers: int = 1,
-        free_calls: int = 2,
         clock: Callable[[], float] = time.time,
     ):
         self._store_for = store_for
-        self._free = free_calls
         self._window = window_seconds
         self._client_limit = max(1, math.floor(budget * client_share))
         self._class_limits = {name: max(1, math.floor(budget * share)) for name, share in class_shares.items()}
@@ -293,14 +290,12 @@ class ShareLimiter:
         self._stores: OrderedDict[str, BudgetStore] = OrderedDict()
         self._refused: OrderedDict[str, float] = OrderedDict()  # name -> refused until
         self._local: OrderedDict[str, LocalWindow] = OrderedDict()  # while the store is down
-        self._free_windows: OrderedDict[str, LocalWindow] = OrderedDict()  # calls granted without the store
         self._retry_at = 0.0
 
     def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool:
         now = self._clock()
         shares = []
-        if client and not self._free_call(client, now):
-            # first: a caller over its share is refused in-process, without a store call
+        if client:  # first: a caller over its share is refused in-process, without a store call
             shares.append((f"client#{client}", self._client_limit))
         if budget_class in self._class_limits:
             shares.append((f"class#{budget_class}", self._class_limits[budget_class]))
@@ -321,16 +316,6 @@ class ShareLimiter:
 
     def retry_after(self) -> float:
         return max(1.0, math.ceil(self._retry_at - self._clock()))
-
-    def _free_call(self, client: str, now: float) -> bool:
-        if self._free <= 0:
-            return False
-        with self._lock:
-            window = self._free_windows.get(client)
-            if window is None:
-                window = self._free_windows[client] = LocalWindow(self._free, self._window)
-                _trim(self._free_windows, self.MAX_TRACKED)
-            return window.take(now)
 
     def _take(self, name: str, limit: int, now: float) -> float | None:
         """None when granted, else when to ask again."""
