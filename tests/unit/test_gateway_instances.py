@@ -85,6 +85,7 @@ def test_slow_requests_to_one_function_overlap_in_separate_instances_up_to_the_m
         assert overlap is (instances > 1), answers
         assert len({a["instance"] for a in answers}) == instances
         assert gateway.instances("search") == instances
+        assert gateway.queued("search")[0] == (1 if instances == 1 else 0)  # the second waited for the first
         # the event and context as Lambda passes them, in the worker
         assert [a["source_ip"] for a in answers] == ["127.0.0.1", "127.0.0.2"]
         assert {a["resource"] for a in answers} == {"/search"}

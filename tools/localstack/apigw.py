@@ -215,6 +215,11 @@ class Gateway:
         pool = self._pools.get(function)
         return pool.size() if pool is not None else 0
 
+    def queued(self, function: str) -> tuple[int, float]:
+        """(requests that waited for a free instance of ``function``, their total wait in seconds)."""
+        pool = self._pools.get(function)
+        return (pool.queued, pool.queued_seconds) if pool is not None else (0, 0.0)
+
     def stop(self) -> None:
         """Stop every worker process (and wait for them)."""
         for pool in self._pools.values():

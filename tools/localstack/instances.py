@@ -14,6 +14,8 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -86,6 +88,8 @@ class InstancePool:
         self._starting = 0
         self._stopped = False
         self.started = 0  # instances started so far (cold starts)
+        self.queued = 0  # requests that waited for an instance (all were busy, at the maximum)
+        self.queued_seconds = 0.0  # their total wait
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         instance = self._acquire()
@@ -116,14 +120,19 @@ class InstancePool:
 
     def _acquire(self) -> Instance:
         with self._condition:
+            waited_since = None
             while True:
                 if self._stopped:
                     raise InvocationFailed("the gateway is stopping")
-                if self._idle:
-                    return self._idle.pop()
-                if len(self._instances) + self._starting < self.maximum:
+                if self._idle or len(self._instances) + self._starting < self.maximum:
+                    if waited_since is not None:
+                        self.queued += 1
+                        self.queued_seconds += time.monotonic() - waited_since
+                    if self._idle:
+                        return self._idle.pop()
                     self._starting += 1
                     break
+                waited_since = waited_since or time.monotonic()
                 self._condition.wait()
         try:
             instance = Instance(self.function, self._loader)  # outside the lock: others may use warm ones
@@ -158,6 +167,7 @@ def serve_invocations(function: str, loader: Callable[[str], Any], connection: C
     """An instance's main loop: init (import the handler), then one invocation per message."""
     from tools.localstack.apigw import LambdaContext
 
+    warnings.filterwarnings("ignore", "No application metrics to publish")  # as make run does for its own
     metrics_file = os.environ.get(METRICS_FILE_ENV)
     if metrics_file:  # make run: EMF lines to the metrics file, as in the gateway's process
         divert_metrics(Path(metrics_file))
