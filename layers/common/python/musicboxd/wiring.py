@@ -205,6 +205,7 @@ class AppContainer:
             local_limit=s.spotify_local_limit,
             window_seconds=s.rate_window_seconds,
             quota_close_seconds=s.quota_close_seconds,
+            background_fraction=s.background_rate_fraction,
         )
 
     @cached_property

@@ -28,10 +28,11 @@ class LocalWindow:
         self.window = window_seconds
         self._calls: deque[float] = deque()
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, *, limit: int | None = None) -> bool:
+        """One call if the window holds fewer than ``limit`` (at most ``self.limit``) calls."""
         while self._calls and now - self._calls[0] >= self.window:
             self._calls.popleft()
-        if len(self._calls) >= self.limit:
+        if len(self._calls) >= min(self.limit, self.limit if limit is None else limit):
             return False
         self._calls.append(now)
         return True
@@ -56,11 +57,14 @@ class SharedBudget:
         max_close_seconds: float = 86_400.0,
         refusal_cache_seconds: float = 1.0,
         outage_backoff_seconds: float = 3.0,
+        background_fraction: float = 1.0,
         clock: Callable[[], float] = time.time,
     ):
         self._store = store
         self.name = name
         self._local = LocalWindow(local_limit, window_seconds)
+        # while the store is down, background calls (jobs, deep paging) keep to this part of the local window
+        self._local_background_limit = math.floor(max(0, local_limit) * background_fraction)
         self._quota_close = quota_close_seconds
         self._max_close = max_close_seconds
         self._refusal_cache = refusal_cache_seconds
@@ -97,7 +101,7 @@ class SharedBudget:
             if now < self._refused_until[interactive]:
                 return self._refuse(self._refused_until[interactive], self._refused_reason[interactive])
             if now < self._store_down_until:
-                return self._take_local(now)
+                return self._take_local(now, interactive)
         try:
             self.store_calls += 1
             grant = self._store.take(now=now, interactive=interactive)
@@ -108,7 +112,7 @@ class SharedBudget:
                         "%s budget store unavailable, failing open on the in-process limiter: %s", self.name, exc
                     )
                 self._store_down_until = now + self._outage_backoff
-                return self._take_local(now)
+                return self._take_local(now, interactive)
         with self._lock:
             if grant.granted:
                 if grant.probe:
@@ -190,8 +194,8 @@ class SharedBudget:
         self._last_reason = reason
         return False
 
-    def _take_local(self, now: float) -> bool:
-        if self._local.take(now):
+    def _take_local(self, now: float, interactive: bool) -> bool:
+        if self._local.take(now, limit=None if interactive else self._local_background_limit):
             self.local_grants += 1
             return True
         return self._refuse(self._local.retry_at(now), WINDOW_FULL)
