@@ -28,8 +28,10 @@ def echo_app():
 def slow(event, context):
     """Sleeps, then says when it ran, where, for whom and with how much time left."""
     started = time.time()
-    time.sleep(SLOW_SECONDS)
+    parameters = event["queryStringParameters"] or {}
+    time.sleep(float(parameters.get("seconds", SLOW_SECONDS)))
     body = {
+        "q": parameters.get("q"),
         "instance": os.getpid(),
         "started": started,
         "ended": time.time(),

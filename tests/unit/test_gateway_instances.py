@@ -124,6 +124,21 @@ def test_an_instance_that_fails_its_init_is_a_502():
         gateway.stop()
 
 
+def test_an_instance_that_overruns_its_timeout_is_a_502_and_its_late_answer_reaches_no_one(monkeypatch):
+    from tools.localstack import instances
+
+    monkeypatch.setattr(instances, "COLD_START_MARGIN_SECONDS", 0.0)
+    gateway = Gateway(loader=load_slow, instances=1, timeout_seconds=3)
+    try:
+        warm = _body(gateway.invoke("GET", "/search?q=warm&seconds=0", {}, b""))
+        assert gateway.invoke("GET", "/search?q=late&seconds=6", {}, b"")[0] == 502
+        after = _body(gateway.invoke("GET", "/search?q=after&seconds=0", {}, b""))
+        assert after["q"] == "after" and after["instance"] != warm["instance"]  # a new instance, its own answer
+        assert _gone(warm["instance"], seconds=1)
+    finally:
+        gateway.stop()
+
+
 def test_instances_exit_when_the_gateway_process_is_killed():
     script = (
         "import json, sys, time\n"

@@ -32,6 +32,7 @@ _FORKSERVER.set_forkserver_preload(
      "aws_lambda_powertools.metrics", "httpx", "pynamodb.models", "tenacity"]
 )  # fmt: skip
 STOP_SECONDS = 5.0  # an instance that has not exited this long after it was told to is killed
+COLD_START_MARGIN_SECONDS = 30.0  # waited past the function timeout (a cold start's import, the pipe)
 
 
 class InvocationFailed(Exception):
@@ -55,13 +56,14 @@ class Instance:
     def invoke(self, event: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
         try:
             self.connection.send((event, timeout_seconds))
-            # the handler's own deadline plus a margin for a cold start's import and the pipe
-            if not self.connection.poll(timeout_seconds + 30):
+            if not self.connection.poll(timeout_seconds + COLD_START_MARGIN_SECONDS):
+                self.process.kill()  # as Lambda ends a timed-out instance: its late answer must reach no one
+                self.process.join(STOP_SECONDS)
                 raise InvocationFailed(f"no answer within {timeout_seconds:.0f} s")
-            granted, payload = self.connection.recv()
+            succeeded, payload = self.connection.recv()
         except (EOFError, OSError) as exc:
             raise InvocationFailed(f"instance exited ({exc!r})") from exc
-        if not granted:
+        if not succeeded:
             raise InvocationFailed(payload)
         return payload
 
