@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from tools.localstack.lambda_context import LambdaContext
 from tools.localstack.metrics_file import METRICS_FILE_ENV, divert_metrics
 
 # "forkserver": instances are forked from a clean single-threaded server process, never from the
@@ -180,7 +181,6 @@ def serve_invocations(
     """An instance's main loop: init (import the handler), then one invocation per message."""
     os.environ.clear()  # the gateway's environment now, not the fork server's from its start
     os.environ.update(environment)
-    from tools.localstack.apigw import LambdaContext
 
     warnings.filterwarnings("ignore", "No application metrics to publish")  # as make run does for its own
     metrics_file = os.environ.get(METRICS_FILE_ENV)
