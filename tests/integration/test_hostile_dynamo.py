@@ -87,3 +87,18 @@ def test_top_demand_is_a_real_top_k_per_kind(table_settings):
     top = usage.top_demand(["2026-02-01", "2026-02-02"], max_items=40, top=2)
     assert top["Q#love"] == 12 and top["A#" + "z" * 22] == 9
     assert sum(key.startswith("Q#") for key in top) == 2 and sum(key.startswith("A#") for key in top) == 2
+
+
+def test_deep_paging_is_refused_at_the_jobs_threshold_of_the_app_wide_budget(table_settings):
+    from dataclasses import replace
+
+    from musicboxd import deadline
+    from musicboxd.errors import RateLimited
+    from musicboxd.wiring import AppContainer
+
+    deadline.begin(30.0)  # a request's time, as a handler starts it (not one an earlier test left in this thread)
+    container = AppContainer(replace(table_settings, rate_limit_per_window=4, background_rate_fraction=0.5))
+    assert [container.spotify_budget.acquire(interactive=False) for _ in range(3)] == [True, True, False]
+    with pytest.raises(RateLimited, match="budget"):  # refused before any HTTP call: the jobs' threshold
+        container.spotify_deep_paging.search_albums("deep", limit=10, offset=10)
+    assert container.spotify_budget.acquire(interactive=True)  # the reserve: first pages and album views

@@ -184,7 +184,7 @@ class AppContainer:
 
     @cached_property
     def spotify_budget(self):
-        """App-wide Spotify budget + 429 circuit (populate/cleanup: ``acquire(interactive=False)``)."""
+        """App-wide Spotify budget + 429 circuit (jobs and deep paging: ``acquire(interactive=False)``)."""
         from musicboxd.adapters.rate_budget import DynamoBudgetStore
         from musicboxd.services.budget import SharedBudget
 
@@ -205,6 +205,7 @@ class AppContainer:
             local_limit=s.spotify_local_limit,
             window_seconds=s.rate_window_seconds,
             quota_close_seconds=s.quota_close_seconds,
+            background_fraction=s.background_rate_fraction,
         )
 
     @cached_property
@@ -337,6 +338,16 @@ class AppContainer:
         )
 
     @cached_property
+    def spotify_deep_paging(self):
+        """Search blocks past the first: the app-wide budget at the background threshold (a reserve for first pages)."""
+        return self.spotify_catalog(
+            budget=self.spotify_budget,
+            observe=self.observe_spotify,
+            on_rate_limited=self.spotify_budget.on_rate_limited,
+            interactive=False,
+        )
+
+    @cached_property
     def search_service(self):
         from musicboxd.services.catalog import SearchService
 
@@ -352,6 +363,7 @@ class AppContainer:
             tier1=self.calibrated_tier1 if self.settings.tier1_search else None,
             demand=self.usage,
             shares=self.call_shares,
+            deep_catalog=_Lazy(lambda: self.spotify_deep_paging),
         )
 
     @cached_property
