@@ -42,7 +42,7 @@ def test_a_request_dynamodb_rejects_is_cache_rejected(table_settings):
     cache = DynamoCache(model, clock=FakeClock())
     oversized = model("x" * (MAX_PARTITION_KEY_BYTES + 1), "A", kind="SEARCH")
     with pytest.raises(CacheRejected, match="ValidationException"):
-        cache._write(oversized.save)
+        cache._put(oversized)
 
 
 def test_an_undecodable_cached_item_is_a_miss(table_settings):

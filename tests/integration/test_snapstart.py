@@ -159,3 +159,24 @@ def test_a_cache_hit_without_snapstart_imports_nothing_only_a_miss_needs(cached,
     answer = json.loads(done.stdout)
     assert (answer["status"], answer["cache"]) == (200, ["HIT"])
     assert answer["imported"] == []
+
+
+def test_after_restore_drops_the_connections_the_deadline_clients_pooled(cached, keep_alive_moto):
+    """The cache and budgets send through DeadlineClient step clients (docs/design/deadlines.md):
+    a restored copy must open its own connections, not reuse the snapshot's."""
+    from dataclasses import replace
+
+    from musicboxd.wiring import AppContainer
+    from tools.snapstart_sim import tcp_sockets
+
+    port = int(keep_alive_moto.rsplit(":", 1)[1])
+    container = AppContainer(replace(cached, dynamodb_endpoint_url=keep_alive_moto, l1_cache_items=0))
+
+    def read_through_the_deadline_client() -> set[int]:
+        assert container.cache.get_album(ALBUM_ID) is not None
+        return {inode for inode, ends in tcp_sockets().items() if ends["remote_port"] == port}
+
+    snapshot = read_through_the_deadline_client()
+    assert snapshot, "the read should leave a pooled keep-alive connection"
+    container.after_restore()
+    assert snapshot.isdisjoint(read_through_the_deadline_client())

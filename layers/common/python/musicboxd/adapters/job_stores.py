@@ -24,9 +24,10 @@ from musicboxd.adapters.dynamo import (
     _unpack,
     album_pk,
     bounded_key,
+    model_client,
 )
 from musicboxd.config import KIND_INDEX
-from musicboxd.errors import CacheUnavailable
+from musicboxd.errors import CacheRejected, CacheUnavailable, DeadlineExceeded
 from musicboxd.models import Album
 from musicboxd.services.usage import DEMAND_ALBUM, DEMAND_QUERY
 
@@ -58,6 +59,8 @@ class _Guarded:
 
             try:
                 return method(**kwargs)
+            except DeadlineExceeded as exc:  # the request's time is up, not the table
+                raise CacheRejected(str(exc)) from exc
             except (BotoCoreError, ClientError) as exc:
                 raise cache_error(exc) from exc
 
@@ -68,15 +71,17 @@ class _Client:
     """Raw DynamoDB calls PynamoDB's model API cannot express: ADDs on counter attributes named at
     run time (usage, demand), reads projecting them, and page-bounded counting. They use the
     model's own botocore client (no second client built at cold start); everything else in this
-    module goes through PynamoDB's public API (get, save, delete, batch_get, index query)."""
+    module goes through PynamoDB's public API (get, save, delete, batch_get, index query).
+    ``client`` (on the request path: a ``DeadlineClient``) replaces the model's own."""
 
-    def __init__(self, model):
+    def __init__(self, model, *, client=None):
         self.model = model
         self.table = model.Meta.table_name
+        self._client = client
 
     @property
     def client(self):
-        return _Guarded(self.model._get_connection().connection.client)
+        return _Guarded(self._client if self._client is not None else model_client(self.model))
 
     def batch_get(self, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -98,8 +103,8 @@ class _Client:
 class DynamoUsage(_Client):
     """UsageStore + demand reader over atomic ADD updates."""
 
-    def __init__(self, model, *, ttl_seconds: int, clock=time.time):
-        super().__init__(model)
+    def __init__(self, model, *, ttl_seconds: int, clock=time.time, client=None):
+        super().__init__(model, client=client)
         self.ttl = ttl_seconds
         self._clock = clock
 
