@@ -1,5 +1,6 @@
-"""Issue 15, finding 6: every DynamoDB call of a request fits in its remaining time, even when
-DynamoDB hangs (cache reads/writes, the token lease and the usage counters included)."""
+"""Issue 15, finding 6: every SSM and DynamoDB call of a request fits in its remaining time, even
+when DynamoDB or SSM hangs (cache reads/writes, the token lease, the usage counters, the token
+parameter and the credentials included)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,33 @@ def test_a_request_answers_within_its_deadline_while_dynamodb_hangs(hanging_sett
     assert status == 503  # nothing cached, nothing reachable: a clear answer, not a Lambda timeout
     # reads and upstreams within the deadline, writes before the Lambda's timeout (0.5 s of slack
     # for a loaded test machine; before the fix: 2 s read timeouts x 2 attempts per call, >= 4 s)
+    assert elapsed < LAMBDA_TIMEOUT_SECONDS + 0.5, elapsed
+
+
+def test_a_request_answers_within_its_deadline_while_ssm_hangs(table_settings, hanging_dynamodb):
+    settings = replace(
+        table_settings,
+        ssm_endpoint_url=hanging_dynamodb,  # the token parameter and the credentials hang; DynamoDB answers
+        spotify_api_url="http://spotify.test/v1",
+        spotify_accounts_url="http://spotify.test/api/token",
+        spotify_client_id="",
+        spotify_client_secret="",
+        spotify_client_id_parameter="/test/spotify/id",
+        spotify_client_secret_parameter="/test/spotify/secret",
+    )
+    container = wiring.AppContainer(settings)
+    container.http = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
+    wiring.set_container(container)
+    gateway = Gateway(timeout_seconds=LAMBDA_TIMEOUT_SECONDS)
+    gateway.handler("album")
+    try:
+        started = time.monotonic()
+        status, _, _ = gateway.invoke("GET", "/albums/" + "b" * 22, {"Host": "localhost"}, b"")
+        elapsed = time.monotonic() - started
+    finally:
+        wiring.set_container(None)
+    assert status == 503  # no token without credentials: Unavailable, never empty credentials
+    # SSM's own timeouts (1 s connect, 2 s read, 3 attempts) would take >= 6 s per call
     assert elapsed < LAMBDA_TIMEOUT_SECONDS + 0.5, elapsed
 
 
