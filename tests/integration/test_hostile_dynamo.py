@@ -1,5 +1,5 @@
 """Issue 15 against moto: long key parts are hashed, rejected calls are CacheRejected (finding 1),
-unreadable items are misses (3), thin pages stay out of the index (7)."""
+unreadable items are misses (3), thin pages stay out of the index (7), demand is capped per client across containers (4)."""
 
 import zlib
 
@@ -11,6 +11,7 @@ from musicboxd.adapters.job_stores import DynamoUsage
 from musicboxd.errors import CacheRejected
 from musicboxd.models import SearchPage
 from musicboxd.services.catalog import search_key
+from musicboxd.services.usage import UsageRecorder, day_key
 from tests.fakes import FakeClock, make_album
 
 
@@ -87,3 +88,28 @@ def test_top_demand_is_a_real_top_k_per_kind(table_settings):
     top = usage.top_demand(["2026-02-01", "2026-02-02"], max_items=40, top=2)
     assert top["Q#love"] == 12 and top["A#" + "z" * 22] == 9
     assert sum(key.startswith("Q#") for key in top) == 2 and sum(key.startswith("A#") for key in top) == 2
+
+
+def test_one_clients_demand_is_capped_across_containers(table_settings):
+    """Finding 4: a flood from one address spread over several containers (each with its own
+    recorder and adapter, one table) adds at most the daily cap; another caller still counts."""
+    clock = FakeClock()
+    containers = [
+        UsageRecorder(
+            DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=clock),
+            clock=clock,
+            demand_per_client_per_day=5,
+        )
+        for _ in range(4)
+    ]
+    for word in range(12):  # each container flushes a few of the attacker's queries, in turn
+        for number, usage in enumerate(containers):
+            usage.record_query(f"flood {number} {word}", client="127.0.0.2")
+            usage.flush()
+    containers[0].record_query("legit", client="127.0.0.1")
+    containers[0].flush()
+    reader = DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=clock)
+    counted = reader.top_demand([day_key(clock())], top=100)
+    assert sum(hits for key, hits in counted.items() if key.startswith("Q#flood")) == 5
+    assert counted["Q#legit"] == 1
+    assert all(usage.failures == 0 for usage in containers)

@@ -46,7 +46,6 @@ def before_snapshot(function: str, app: Any) -> None:
     parts = container()
     for name in PRIMED_PARTS[function]:
         getattr(parts, name)
-    parts.dynamodb_client.client()  # the request path's DynamoDB client (cache, budgets), built once
     if function == "search":
         parts.tier1.index()  # one BatchGetItem now instead of on the first search of every copy
     for path, query in PRIMING_REQUESTS[function]:

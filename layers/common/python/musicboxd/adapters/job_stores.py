@@ -6,6 +6,7 @@ once expired; ``STATS#`` counters hold none and are left to TTL (docs/compliance
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import time
 from collections.abc import Iterable
@@ -138,6 +139,20 @@ class DynamoUsage(_Client):
                     ":kind": {"S": KIND_DEMAND},
                 },
             )
+
+    def claim_demand(self, day: str, client: str, wanted: int, *, cap: int) -> int:
+        """One ADD on the caller's counter for ``day``; its new value says how many of ``wanted`` fit
+        (exact under concurrency: ADD is atomic). The caller is kept as a hash, for two days."""
+        answer = self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"DEMANDCAP#{day}"}, "sk": {"S": hashlib.sha256(client.encode()).hexdigest()[:32]}},
+            UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD claimed :n",
+            ExpressionAttributeNames={"#ttl": "expires_at"},
+            ExpressionAttributeValues={":ttl": {"N": str(int(self._clock() + 2 * 86_400))}, ":n": {"N": str(wanted)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        before = int(answer["Attributes"]["claimed"]["N"]) - wanted
+        return max(0, min(wanted, cap - before))
 
     def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]:
         items = self.batch_get([{"pk": {"S": f"STATS#{h}"}, "sk": {"S": "H"}} for h in hours])
