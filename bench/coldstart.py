@@ -88,25 +88,13 @@ def build() -> tuple[Path, Path]:
 
 def _seed(env: dict[str, str]) -> None:
     """A cached album, a cached search page and a tier-1 index in the bench table."""
-    from musicboxd.adapters.dynamo import DynamoCache, create_table, make_model
-    from musicboxd.adapters.index_store import DynamoIndexStore, DynamoPopularAlbums
+    from musicboxd.adapters.dynamo import create_table, make_model
     from musicboxd.config import Settings
-    from musicboxd.models import SearchPage
-    from musicboxd.normalize import normalize_query
-    from musicboxd.ports import TIER_POPULAR
-    from musicboxd.services.catalog import search_key
-    from musicboxd.services.tier1 import rebuild_index
-    from tests.fakes import make_album
+    from tests.hit_path import seed_hit_path
 
     model = make_model(Settings(table_name=env["TABLE_NAME"], dynamodb_endpoint_url=env["DYNAMODB_ENDPOINT_URL"]))
     create_table(model)
-    cache = DynamoCache(model)
-    album = make_album(ALBUM_ID)
-    cache.put_album(album, tier=TIER_POPULAR, ttl_seconds=86_400)
-    page = SearchPage(items=[album.summary()], total=1)
-    key = search_key("US", normalize_query("homogenic"), offset=0, limit=Settings().search_block_size)
-    cache.put_search(key, page, ttl_seconds=86_400)
-    rebuild_index(DynamoPopularAlbums(model), DynamoIndexStore(model))
+    seed_hit_path(model)
 
 
 def _event(function: str) -> dict[str, Any]:

@@ -121,3 +121,22 @@ def table_settings(request, moto_url, dynamodb_engine):
         if "UnknownOperationException" not in str(exc) or dynamodb_engine != "dynalite":
             raise
     return settings
+
+
+@pytest.fixture
+def emulated_settings(table_settings):
+    """``emulated_settings(emulator, **overrides)``: the fresh table's settings pointed at a running
+    Spotify + MusicBrainz emulator with its local client credentials."""
+    from dataclasses import replace
+
+    def build(emulator, **overrides):
+        return replace(
+            table_settings,
+            spotify_api_url=f"{emulator.url}/v1",
+            spotify_accounts_url=f"{emulator.url}/api/token",
+            spotify_client_id="local-client",
+            spotify_client_secret="local-secret",
+            **overrides,
+        )
+
+    return build

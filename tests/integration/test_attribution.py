@@ -6,7 +6,6 @@ Gateway emulation."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
@@ -23,14 +22,10 @@ QUERY = "love"
 
 
 @pytest.fixture
-def world(table_settings):
+def world(emulated_settings):
     emulator = start_emulator(port=0, quiet=True, mode="development")
-    settings = replace(
-        table_settings,
-        spotify_api_url=f"{emulator.url}/v1",
-        spotify_accounts_url=f"{emulator.url}/api/token",
-        spotify_client_id="local-client",
-        spotify_client_secret="local-secret",
+    settings = emulated_settings(
+        emulator,
         musicbrainz_url=emulator.url,
         coverart_url=emulator.url,
         usage_flush_seconds=0,

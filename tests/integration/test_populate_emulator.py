@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
@@ -31,15 +30,11 @@ def playlists():
 
 
 @pytest.fixture(params=["development", "extended"])
-def stack(request, table_settings, playlists):
+def stack(request, emulated_settings, playlists):
     mode = request.param
     emulator = start_emulator(port=0, quiet=True, mode=mode)
-    settings = replace(
-        table_settings,
-        spotify_api_url=f"{emulator.url}/v1",
-        spotify_accounts_url=f"{emulator.url}/api/token",
-        spotify_client_id="local-client",
-        spotify_client_secret="local-secret",
+    settings = emulated_settings(
+        emulator,
         spotify_mode=mode,
         populate_playlists=tuple(playlists),
         usage_flush_seconds=0,  # demand counters written after every request

@@ -17,18 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from musicboxd.adapters.dynamo import DynamoCache, make_model
-from musicboxd.adapters.index_store import DynamoIndexStore, DynamoPopularAlbums
-from musicboxd.config import Settings
-from musicboxd.models import SearchPage
-from musicboxd.normalize import normalize_query
-from musicboxd.ports import TIER_POPULAR
-from musicboxd.services.catalog import search_key
-from musicboxd.services.tier1 import rebuild_index
-from tests.fakes import make_album
+from musicboxd.adapters.dynamo import make_model
+from tests.hit_path import ALBUM_ID, seed_hit_path
 
 ROOT = Path(__file__).resolve().parents[2]
-ALBUM_ID = "4aawyAB9vmqN3uQ7FjRGTy"
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="reads sockets from Linux /proc")
 
@@ -71,14 +63,7 @@ def keep_alive_moto(moto_url):
 @pytest.fixture
 def cached(table_settings):
     """A cached album, a cached search page for "homogenic" and a tier-1 index, in a fresh table."""
-    model = make_model(table_settings)
-    cache = DynamoCache(model)
-    album = make_album(ALBUM_ID)
-    cache.put_album(album, tier=TIER_POPULAR, ttl_seconds=86_400)
-    page = SearchPage(items=[album.summary()], total=1)
-    key = search_key("US", normalize_query("homogenic"), offset=0, limit=Settings().search_block_size)
-    cache.put_search(key, page, ttl_seconds=86_400)
-    rebuild_index(DynamoPopularAlbums(model), DynamoIndexStore(model))
+    seed_hit_path(make_model(table_settings))
     return table_settings
 
 

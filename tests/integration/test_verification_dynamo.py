@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -39,14 +38,10 @@ def test_queue_is_oldest_first_and_done_removes(table_settings):
 
 
 @pytest.fixture
-def stack(table_settings):
+def stack(emulated_settings):
     emulator = start_emulator(port=0, quiet=True)
-    settings = replace(
-        table_settings,
-        spotify_api_url=f"{emulator.url}/v1",
-        spotify_accounts_url=f"{emulator.url}/api/token",
-        spotify_client_id="local-client",
-        spotify_client_secret="local-secret",
+    settings = emulated_settings(
+        emulator,
         usage_flush_seconds=0,
         tier1_verify_batch=10,
     )
