@@ -7,7 +7,7 @@ import pytest
 
 from musicboxd.adapters.dynamo import MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, DynamoCache, bounded_key, make_model
 from musicboxd.adapters.index_store import DynamoSearchedPages
-from musicboxd.adapters.job_stores import DynamoUsage
+from musicboxd.adapters.job_stores import HOT_DEMAND_HITS, DynamoUsage
 from musicboxd.errors import CacheRejected
 from musicboxd.models import SearchPage
 from musicboxd.services.catalog import search_key
@@ -88,6 +88,19 @@ def test_top_demand_is_a_real_top_k_per_kind(table_settings):
     top = usage.top_demand(["2026-02-01", "2026-02-02"], max_items=40, top=2)
     assert top["Q#love"] == 12 and top["A#" + "z" * 22] == 9
     assert sum(key.startswith("Q#") for key in top) == 2 and sum(key.startswith("A#") for key in top) == 2
+
+
+def test_top_demand_finds_keys_asked_often_past_its_read_share(table_settings):
+    """A day with more counters than its read share (a flood of one-off queries sorting first):
+    the share bounds the read, yet every key asked HOT_DEMAND_HITS times that day is still ranked."""
+    clock = FakeClock()
+    usage = DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=clock)
+    usage.add_demand("2026-02-01", {f"Q#aaa flood {i:03d}": 1 for i in range(60)})
+    for _ in range(HOT_DEMAND_HITS):  # asked once per flush, from different containers
+        usage.add_demand("2026-02-01", {"Q#zzz real favourite": 1, "A#" + "z" * 22: 1})
+    top = usage.top_demand(["2026-02-01"], max_items=40, top=3)  # 20 counters read per kind
+    assert top["Q#zzz real favourite"] == HOT_DEMAND_HITS and top["A#" + "z" * 22] == HOT_DEMAND_HITS
+    assert len([key for key in top if key.startswith("Q#")]) == 3
 
 
 def test_one_clients_demand_is_capped_across_containers(table_settings):

@@ -34,6 +34,9 @@ from musicboxd.services.usage import DEMAND_ALBUM, DEMAND_QUERY
 
 BATCH_GET = 100
 KIND_DEMAND = "DEMAND"
+# A key asked this often on one day is listed once in DEMANDHOT#<day>: top_demand ranks every
+# such key even when the day has more counters than its read share (docs/design/usage-counters.md).
+HOT_DEMAND_HITS = 3
 KIND_JOB = "JOB"
 
 
@@ -128,9 +131,10 @@ class DynamoUsage(_Client):
     def add_demand(self, day: str, counts: dict[str, int]) -> None:
         expires = str(int(self._clock() + self.ttl))
         for key, n in counts.items():  # one key per request on Lambda
-            self.client.update_item(
+            sort_key = bounded_key(key, MAX_SORT_KEY_BYTES)
+            answer = self.client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": bounded_key(key, MAX_SORT_KEY_BYTES)}},
+                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": sort_key}},
                 UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl), kind = :kind ADD hits :n",
                 ExpressionAttributeNames={"#ttl": "expires_at"},
                 ExpressionAttributeValues={
@@ -138,7 +142,19 @@ class DynamoUsage(_Client):
                     ":n": {"N": str(int(n))},
                     ":kind": {"S": KIND_DEMAND},
                 },
+                ReturnValues="UPDATED_NEW",
             )
+            hits = int(answer["Attributes"]["hits"]["N"])
+            if hits - n < HOT_DEMAND_HITS <= hits:  # crossed just now: listed once per day
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        "pk": {"S": f"DEMANDHOT#{day}"},
+                        "sk": {"S": sort_key},
+                        "kind": {"S": KIND_DEMAND},
+                        "expires_at": {"N": expires},
+                    },
+                )
 
     def claim_demand(self, day: str, client: str, wanted: int, *, cap: int) -> int:
         """One ADD on the caller's counter for ``day``; its new value says how many of ``wanted`` fit
@@ -166,15 +182,21 @@ class DynamoUsage(_Client):
         """The ``top`` most-requested albums and the ``top`` most-asked queries over ``days``.
 
         Every (day, kind) gets an equal share of the ``max_items`` read budget, so neither the
-        oldest day nor the albums (sorted before the queries) starve the rest; within its
-        share every counter is read and summed, then the top K of each kind is kept.
+        oldest day nor the albums (sorted before the queries) starve the rest. A share reads the
+        day's counters in sort-key order; every key asked ``HOT_DEMAND_HITS`` times that day is
+        added from the day's hot list wherever it sorts. Then the top K of each kind is kept.
         """
         days = list(days)
         share = max(1, max_items // max(1, 2 * len(days)))
         kinds: dict[str, dict[str, int]] = {DEMAND_ALBUM: {}, DEMAND_QUERY: {}}
         for day in days:
             for prefix, totals in kinds.items():
-                for key, hits in self._demand_items(day, prefix, share):
+                counted = dict(self._demand_items(f"DEMAND#{day}", prefix, share))
+                hot = [key for key, _ in self._demand_items(f"DEMANDHOT#{day}", prefix, share) if key not in counted]
+                keys = [{"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": key}} for key in hot]
+                for item in self.batch_get(keys, projection="sk, hits"):
+                    counted[item["sk"]["S"]] = int(float(item["hits"]["N"]))
+                for key, hits in counted.items():
                     totals[key] = totals.get(key, 0) + hits
         return {
             key: hits
@@ -182,15 +204,17 @@ class DynamoUsage(_Client):
             for key, hits in heapq.nlargest(top, totals.items(), key=lambda item: (item[1], item[0]))
         }
 
-    def _demand_items(self, day: str, prefix: str, max_items: int) -> Iterable[tuple[str, int]]:
+    def _demand_items(self, partition: str, prefix: str, max_items: int) -> Iterable[tuple[str, int]]:
+        """(sort key, hits) of at most ``max_items`` items of ``partition`` whose sort key starts with ``prefix``."""
         start = None
         read = 0
         while read < max_items:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
-                "ExpressionAttributeValues": {":pk": {"S": f"DEMAND#{day}"}, ":kind": {"S": prefix}},
+                "ExpressionAttributeValues": {":pk": {"S": partition}, ":kind": {"S": prefix}},
                 "ProjectionExpression": "sk, hits",
+                "Limit": max_items - read,
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
