@@ -32,7 +32,7 @@ CACHE_TIERS = {
 API_5XX_RATE = 0.05  # share of requests in 5 min
 SPOTIFY_429_STORM = 10  # 429 answers from Spotify in 5 min, all functions together
 TIER1_AGREEMENT_ALARM_PCT = 90.0  # verified tier-1 answers agreeing with Spotify (TIER1_AGREEMENT_FLOOR)
-TIER1_SHAPES = ("title", "artist", "partial", "unicode", "typo")  # musicboxd.services.verification.SHAPES
+TIER1_SHAPES = ("title", "artist", "partial", "unicode", "typo", "searched")  # musicboxd.services.verification.SHAPES
 
 
 def service_metric(name: str, service: str, statistic: str = "Sum", period: Duration = FIVE_MIN) -> cw.Metric:

@@ -302,6 +302,25 @@ def test_a_cached_search_page_teaches_the_order_of_equal_matches():
     assert answer([("gol", other)]) is None
 
 
+def test_with_the_sweep_an_answer_that_is_a_searched_page_is_known_as_one():
+    """The index keeps the queries users asked with the sweep too: an answer whose first k + 1
+    matches were all on Spotify's cached page for the query is Spotify's own (calibrated as the
+    shape "searched"), including albums alone in their match class on that page."""
+    swept = [summary(i, f"Swept {i}", "Band") for i in range(3)]
+    golden = summary(9, "Golden", "X")  # on the searched page only, alone in its match class there
+    clock = FakeClock()
+    store = MemoryIndexStore()
+    spotify = SearchPage(items=[golden], total=1)  # Spotify's answer to "gold"
+    rebuild_index(ListSource([], clock), store, sweeps=MemorySweepStore(sweep_pages(swept)),
+                  searched=SearchedPages([("gold", spotify)]), clock=clock)  # fmt: skip
+    index = Tier1Holder(store, clock=clock).index()
+    assert index.swept and golden.id in index.cols["id"]
+    q, ranked = index.ranked("GOLD")
+    assert index.from_searched_page(q, ranked, limit=5)
+    q, ranked = index.ranked("swept")  # never searched: a prediction from the sweep
+    assert ranked and not index.from_searched_page(q, ranked, limit=5)
+
+
 def test_expired_popular_albums_are_left_out():
     clock = FakeClock()
     store = MemoryIndexStore()

@@ -70,14 +70,19 @@ class MemoryState:
 class StubIndex:
     """What CalibratedTier1 asks of the index: ranked matches, an answer at a margin."""
 
-    def __init__(self, best_class: int, ids: tuple[str, ...], *, min_margin_refused: float = 1.0):
+    def __init__(self, best_class: int, ids: tuple[str, ...], *, min_margin_refused: float = 1.0,
+                 searched: bool = False):  # fmt: skip
         self.best_class = best_class
         self.ids = ids
+        self.searched = searched
         self.refused_from = min_margin_refused
         self.margins: list[float] = []
 
     def ranked(self, query):
         return query, [(self.best_class, i) for i in range(len(self.ids))]
+
+    def from_searched_page(self, q, ranked, *, limit):
+        return self.searched
 
     def answer_ranked(self, q, ranked, *, limit, margin=0.0):
         self.margins.append(margin)
@@ -110,6 +115,7 @@ def test_query_shape_from_the_best_match_class():
     assert query_shape("blue com", [(TITLE_PREFIX, 0), (PARTIAL, 1)]) == "partial"
     assert query_shape("björk", [(EXACT, 0)]) == "unicode"  # typed with non-ASCII letters
     assert query_shape("bjork homgenic", [(EXACT, 0)], corrected=True) == "typo"
+    assert query_shape("björk", [(EXACT, 0)], searched=True) == "searched"  # Spotify's own page
     assert query_shape("zzz", []) == "partial"
 
 
@@ -138,9 +144,16 @@ def tier1_with(index, *, rate, state=None, queue=None, rng=None, clock=None):
                            rng=rng or random.Random(1).random, clock=clock)  # fmt: skip
 
 
+def judged(*shapes: str) -> MemoryState:
+    """A calibration state in which each of ``shapes`` has enough outcomes since its last change."""
+    state = MemoryState()
+    state.saved[CALIBRATION_STATE] = {"shapes": {s: {"since": AGREED * POLICY.samples} for s in shapes}}
+    return state
+
+
 def test_a_sampled_share_of_answers_is_queued_and_every_answer_is_served():
     queue = MemoryQueue()
-    tier1 = tier1_with(StubIndex(EXACT, ("a", "b", "c")), rate=0.25, queue=queue)
+    tier1 = tier1_with(StubIndex(EXACT, ("a", "b", "c")), rate=0.25, queue=queue, state=judged("title"))
     answers = []
     for n in range(2000):
         answers.append(tier1.answer("blue", limit=10, offset=0))
@@ -150,6 +163,37 @@ def test_a_sampled_share_of_answers_is_queued_and_every_answer_is_served():
     assert 400 <= len(queue.items) <= 600  # 25 % of 2,000, seeded
     check = next(iter(queue.items.values()))
     assert (check.query, check.shape, check.limit, check.tier1_ids) == ("blue", "title", 10, ("a", "b", "c"))
+
+
+def test_a_shape_without_enough_evidence_since_its_last_change_is_checked_at_every_answer():
+    queue = MemoryQueue()
+    state = judged("title")
+    tier1 = tier1_with(StubIndex(ARTIST, ("a", "b")), rate=0.01, queue=queue, state=state)
+    for _ in range(POLICY.samples):
+        tier1.answer("horizon", limit=10, offset=0)
+    tier1.flush_checks()
+    assert len(queue.items) == POLICY.samples  # "artist" has no outcomes yet: every answer checked
+    queue.items.clear()
+    judged_title = tier1_with(StubIndex(EXACT, ("a",)), rate=0.01, queue=queue, state=state)
+    for _ in range(POLICY.samples):
+        judged_title.answer("blue", limit=10, offset=0)
+    judged_title.flush_checks()
+    assert len(queue.items) <= 1  # "title" has its verdict's worth: back to the configured rate
+    assert Calibration(POLICY).evidence_rate("title", 0.05) == 1.0
+    assert Calibration.from_dict(state.saved[CALIBRATION_STATE], POLICY).evidence_rate("title", 0.05) == 0.05
+
+
+def test_an_answer_that_is_a_searched_page_is_its_own_shape_and_answers_while_others_are_suppressed():
+    state = judged("title", "searched")
+    state.saved[CALIBRATION_STATE]["shapes"]["title"]["suppressed"] = True
+    queue = MemoryQueue()
+    predicted = tier1_with(StubIndex(EXACT, ("a", "b")), rate=1.0, state=state, queue=queue)
+    assert predicted.assess("blue", limit=10, offset=0) == ("title", None)
+    from_page = tier1_with(StubIndex(EXACT, ("a", "b"), searched=True), rate=1.0, state=state, queue=queue)
+    shape, page = from_page.assess("blue", limit=10, offset=0)
+    assert shape == "searched" and [a.id for a in page.items] == ["a", "b"]
+    from_page.flush_checks()
+    assert [c.shape for c in queue.items.values()] == ["searched"]  # calibrated on its own
 
 
 def test_rate_zero_queues_nothing_and_a_failing_queue_never_fails_the_answer():

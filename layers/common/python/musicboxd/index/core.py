@@ -428,7 +428,7 @@ class Tier1Index:
         if len(q) < 2 or not ranked or not self.catalog_size:
             return None
         head = ranked[: min(limit, 5) + 1]
-        if not self.swept and not self._all_in_cached_answer(q, [i for _, i in head]):
+        if not self.swept and not self.from_searched_page(q, ranked, limit=limit):
             return None
         gap = margin * self.catalog_size
         pop = self.pop_key
@@ -437,15 +437,17 @@ class Tier1Index:
                 return None
         return SearchPage(items=[self.summary(i) for _, i in ranked[:limit]], total=len(ranked))
 
-    def _all_in_cached_answer(self, q: str, positions: list[int]) -> bool:
-        """Without a sweep: ``q`` was searched and Spotify's answer (cached page n) held every album."""
+    def from_searched_page(self, q: str, ranked: list[tuple[int, int]], *, limit: int) -> bool:
+        """``q`` was searched and Spotify's answer to it (cached page n) held each of the index's
+        first k + 1 matches: the answer is Spotify's own first page, not a prediction (shape
+        ``searched`` in the calibration, docs/design/tier1-verification.md)."""
         page = self.searched_page.get(q)
-        if page is None:
+        if page is None or not ranked:
             return False
         prefix = f"s{page}."
         ids, lists = self.list_ids, self.cols["lists"]
         return all(any(ids[flat[j]].startswith(prefix) for j in range(0, len(flat), 2))
-                   for flat in (lists[i] for i in positions))  # fmt: skip
+                   for flat in (lists[i] for _, i in ranked[: min(limit, 5) + 1]))  # fmt: skip
 
     def suggest(self, query: str, *, limit: int) -> list[Suggestion]:
         """Typeahead: every word must match, the last one as a prefix; albums and artists."""

@@ -49,10 +49,11 @@ def rebuild_index(
     popular = [c for c in source.popular_albums() if c.album is not None and c.fresh(now)]
     pages = list(searched.searched_pages()) if searched is not None else []
     if pages:  # runs of equal matches in Spotify's pages are popularity orders: lists "s<n>"
-        # (without a sweep every album of a page is kept, so an answer can name the page it came from)
-        sweep = ranks.from_pages(sweep_pages + _equal_match_runs(pages, shortest=2 if sweep_pages else 1))
-    # without a sweep, the index answers /search only for queries users asked (CONFIDENCE_RULE 2)
-    asked = [] if sweep_pages else [query for query, _ in pages]
+        # (every album of a page is kept, so an answer can name the page it came from)
+        sweep = ranks.from_pages(sweep_pages + _equal_match_runs(pages))
+    # the queries users asked: without a sweep the index answers only these (CONFIDENCE_RULE 2);
+    # with one, an answer that is such a page is calibrated as its own shape ("searched")
+    asked = [query for query, _ in pages]
     index = _build(list(sweep.summaries.values()), popular, sweep, counts, now, asked, max_albums)
     body = index.dumps()
     version = f"{int(now)}-{hashlib.sha256(body).hexdigest()[:8]}"
@@ -81,9 +82,9 @@ def _build(summaries, popular, sweep: ranks.Sweep, counts, now: float, asked: li
                             catalog_size=sweep.catalog_size, searched=asked, max_albums=max_albums)  # fmt: skip
 
 
-def _equal_match_runs(pages, *, shortest: int = 2) -> list[SweepPage]:
+def _equal_match_runs(pages) -> list[SweepPage]:
     """For each cached page ``n``, its runs of albums with one match class (our ladder = Spotify's),
-    as lists ``s<n>.<class>`` of at least ``shortest`` albums."""
+    as lists ``s<n>.<class>`` (a run of one too: it says the album was on the page)."""
     seen = {a.id: a for _, page in pages for a in page.items}
     index = Tier1Index.build([IndexedAlbum(a) for a in seen.values()], version="", built_at=0, now_year=0)
     position = {album_id: i for i, album_id in enumerate(index.cols["id"])}
@@ -96,7 +97,7 @@ def _equal_match_runs(pages, *, shortest: int = 2) -> list[SweepPage]:
         for album in [*page.items, None]:
             cls = index.match_class(position[album.id], q, terms) if album is not None else None
             if cls != last or album is None:
-                if len(run) >= shortest:
+                if run:
                     out.append(SweepPage(f"s{n}.{last}", 0, len(run), tuple(run)))
                 run, last = [], cls
             if album is not None:

@@ -40,18 +40,21 @@ MAX_BUFFERED = 100  # sampled checks a container holds until its next flush
 Z = 1.28  # one-sided 90 % confidence for the calibration's decisions
 AGREED, ORDER, UNSEEN = "a", "o", "u"  # a check's outcome
 CALIBRATION_STATE = "tier1-calibration"  # name in the checkpoint store
-SHAPES = ("title", "artist", "partial", "unicode", "typo")
+SHAPES = ("title", "artist", "partial", "unicode", "typo", "searched")
 
 
-def query_shape(query: str, ranked: list[tuple[int, int]], *, corrected: bool = False) -> str:
+def query_shape(query: str, ranked: list[tuple[int, int]], *, corrected: bool = False, searched: bool = False) -> str:
     """What kind of query this is, from what the index matched (best match class first).
 
-    ``unicode``: non-ASCII letters typed; ``typo``: answered through a spelling correction;
+    ``typo``: answered through a spelling correction; ``searched``: the index holds Spotify's own
+    answer to this query (``Tier1Index.from_searched_page``); ``unicode``: non-ASCII letters typed;
     ``title`` / ``artist``: the best match is the whole title (or "artist title") / the artist's
     name; ``partial``: anything else that matches (prefixes, some words).
     """
     if corrected:
         return "typo"
+    if searched:
+        return "searched"
     if any(ord(ch) > 127 for ch in query):
         return "unicode"
     best = ranked[0][0] if ranked else -1
@@ -147,6 +150,12 @@ class Calibration:
     def suppressed(self, name: str) -> bool:
         found = self.shapes.get(name)
         return found is not None and found.suppressed
+
+    def evidence_rate(self, name: str, rate: float) -> float:
+        """The share of a shape's answers to check: all of them until it has ``samples`` outcomes
+        since its last change (a rare shape would otherwise wait weeks for a verdict), then ``rate``."""
+        found = self.shapes.get(name)
+        return 1.0 if found is None or len(found.since) < self.policy.samples else rate
 
     def record(self, name: str, result: str) -> str | None:
         """Add one outcome; returns what changed (``tightened``, ``suppressed``, ``recovered``, ``relaxed``)."""
@@ -279,14 +288,16 @@ class CalibratedTier1:
             corrected = correct(index, q)
             if corrected is not None:
                 q, ranked = index.ranked(corrected)
-        shape = query_shape(query, ranked, corrected=corrected is not None)
+        searched = corrected is None and index.from_searched_page(q, ranked, limit=limit)
+        shape = query_shape(query, ranked, corrected=corrected is not None, searched=searched)
         calibration = self._calibration.current()
         page = index.answer_ranked(q, ranked, limit=limit, margin=calibration.margin(shape))
         if page is None:
             return shape, None
         # A suppressed shape still gets its would-be answers checked: the request goes to Spotify
-        # and caches its page, so the check usually costs no call at all.
-        if self._rate > 0 and self._rng() < self._rate:
+        # and caches its page, so the check usually costs no call at all. A shape without enough
+        # evidence since its last change is checked at every answer (evidence_rate).
+        if self._rate > 0 and self._rng() < calibration.evidence_rate(shape, self._rate):
             self._enqueue(PendingCheck(query, shape, limit, tuple(a.id for a in page.items[:KEPT]), self._clock()))
         return shape, None if calibration.suppressed(shape) else page
 
