@@ -108,8 +108,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def resilience_stack(**env: str):
-    """Start moto + emulator + API with ``env`` on top of a fresh table; restore everything after."""
+def resilience_stack(*, lambda_instances: int | None = None, **env: str):
+    """Start moto + emulator + API with ``env`` on top of a fresh table; restore everything after.
+
+    ``lambda_instances``: the functions run on that many worker processes each, as Lambda scales
+    out (tests that patch the handlers' process leave it None: in-process, one at a time)."""
     saved = dict(os.environ)
     suffix = uuid.uuid4().hex[:8]
     for key in (
@@ -125,7 +128,7 @@ def resilience_stack(**env: str):
         os.environ.pop(key, None)  # always the emulator and this module's moto
     os.environ.update({"TABLE_NAME": f"musicboxd-e2e-{suffix}", "TOKEN_PARAMETER": f"/musicboxd/e2e/{suffix}/token"})
     os.environ.update(env)
-    local = LocalStack(api_port=0, write_stack_file=False)
+    local = LocalStack(api_port=0, write_stack_file=False, lambda_instances=lambda_instances)
     try:
         local.start()
         document = httpx.get(f"{local.api_url}/openapi.json", timeout=30).json()

@@ -5,7 +5,7 @@ import pytest
 
 from musicboxd.errors import RateLimited
 from musicboxd.models import AlbumSummary, SearchPage
-from musicboxd.services.budget import ShareLimiter
+from musicboxd.services.budget import SharedBudget, ShareLimiter
 from musicboxd.services.catalog import CLASS_DEEP_PAGING, SearchService, block_starts
 from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
 from tests.unit.test_budget import MemoryBudgetStore
@@ -73,7 +73,6 @@ def shares(clock):
         window_seconds=30,
         client_share=0.2,
         class_shares={CLASS_DEEP_PAGING: 0.3},
-        free_calls=0,
         clock=clock,
     )
 
@@ -124,18 +123,74 @@ def test_a_stale_copy_answers_a_client_beyond_its_share():
     assert search.search("kept", limit=10, offset=0, client="127.0.0.2").source == "stale"
 
 
-def test_a_callers_first_calls_in_a_container_cost_no_store_call():
+def test_a_caller_never_passes_its_share_however_many_containers_serve_it():
     clock = FakeClock(1_800_000_000.0)
-    created: list[str] = []
+    stores: dict[str, MemoryBudgetStore] = {}  # the shared table: one item per share, whichever container asks
 
     def store_for(name, limit):
-        created.append(name)
-        return MemoryBudgetStore(limit=limit, window=30, slice_s=5)
+        return stores.setdefault(name, MemoryBudgetStore(limit=limit, window=30, slice_s=5))
 
+    containers = [
+        ShareLimiter(store_for, budget=150, window_seconds=30, client_share=0.2, class_shares={}, clock=clock)
+        for _ in range(10)
+    ]
+    granted = 0
+    for call in range(200):  # a flood spread over every container, within one window
+        granted += containers[call % 10].allow("127.0.0.2", "first_page")
+        clock.advance(0.1)
+    assert granted == 30  # 20 % of 150, not 30 + 10 containers x free calls
+    assert containers[0].allow("127.0.0.1", "first_page")  # another caller still gets through
+
+
+class BudgetedCatalog(PagedCatalog):
+    """PagedCatalog behind the app-wide budget, as the Spotify adapter is (``interactive=False``: jobs' threshold)."""
+
+    def __init__(self, budget, *, interactive):
+        super().__init__()
+        self._budget, self._interactive = budget, interactive
+
+    def search_albums(self, query, *, limit, offset):
+        if not self._budget.acquire(interactive=self._interactive):
+            raise RateLimited(self._budget.retry_after(), message="shared budget exhausted")
+        return super().search_albums(query, limit=limit, offset=offset)
+
+
+@pytest.mark.parametrize("jobs_first", [True, False])
+def test_deep_paging_and_jobs_together_never_take_the_first_pages_reserve(jobs_first):
+    clock = FakeClock(1_800_000_000.0)
+    app_wide = SharedBudget(
+        MemoryBudgetStore(limit=150, background_fraction=0.5), name="spotify", local_limit=15, window_seconds=30,
+        clock=clock,
+    )  # fmt: skip
     limiter = ShareLimiter(
-        store_for, budget=150, window_seconds=30, client_share=0.2, class_shares={}, free_calls=2, clock=clock
-    )
-    assert limiter.allow("127.0.0.1", "first_page") and limiter.allow("127.0.0.1", "first_page")
-    assert created == []
-    assert limiter.allow("127.0.0.1", "first_page")
-    assert created == ["client#127.0.0.1"]
+        lambda name, limit: MemoryBudgetStore(limit=limit, window=30, slice_s=5), budget=150, window_seconds=30,
+        client_share=1.0, class_shares={CLASS_DEEP_PAGING: 0.6}, clock=clock,
+    )  # fmt: skip
+    search = SearchService(
+        MemoryCache(clock), BudgetedCatalog(app_wide, interactive=True), market="US", ttl_seconds=3600, clock=clock,
+        shares=limiter, deep_catalog=BudgetedCatalog(app_wide, interactive=False),
+    )  # fmt: skip
+
+    def jobs():  # populate/cleanup: the background threshold, 50 % of the window
+        return sum(app_wide.acquire(interactive=False) for _ in range(150))
+
+    def deep_paging():  # 60 % of the budget as its class share
+        answered = 0
+        for offset in range(10, 1000, 10):
+            try:
+                search.search("deep", limit=10, offset=offset, client=f"10.0.0.{offset % 250}")
+                answered += 1
+            except RateLimited:
+                pass
+        return answered
+
+    spent = jobs() + deep_paging() if jobs_first else deep_paging() + jobs()
+    assert spent == 75  # deep paging and jobs together: at most the background threshold
+    first_pages = 0
+    for word in range(100):  # first pages from many callers still reach Spotify: the other 75
+        try:
+            assert search.search(f"first {word}", limit=10, offset=0, client=f"10.0.1.{word}").source == "spotify"
+            first_pages += 1
+        except RateLimited:
+            pass
+    assert first_pages == 75

@@ -168,6 +168,15 @@ def test_store_outage_fails_open_on_a_conservative_local_limiter():
     assert b.acquire() and store.takes == 2
 
 
+def test_while_the_store_is_down_background_calls_keep_to_their_fraction_of_the_local_window():
+    clock = FakeClock(1_000_000.0)
+    store = MemoryBudgetStore(limit=100)
+    store.fail = True
+    b = budget(store, clock, local_limit=4, background_fraction=0.5)
+    assert [b.acquire(interactive=False) for _ in range(3)] == [True, True, False]  # jobs, deep paging
+    assert [b.acquire(interactive=True) for _ in range(3)] == [True, True, False]  # the reserve is there
+
+
 def test_local_window():
     w = LocalWindow(2, 10)
     assert w.take(0) and w.take(1) and not w.take(5)

@@ -17,9 +17,9 @@ def main() -> int:
     # Metrics on, as deployed, but into .local/metrics.jsonl: the console keeps logs and progress.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
     warnings.filterwarnings("ignore", "No application metrics to publish")
-    with metrics_to_file() as metrics:
+    with metrics_to_file():  # the Lambda instances (worker processes) write there too
         run_stack()
-        print(f"{metrics.records} metric records in {METRICS_FILE}", file=sys.stderr)
+        print(f"metric records in {METRICS_FILE}", file=sys.stderr)
     return 0
 
 
@@ -30,6 +30,7 @@ def run_stack() -> None:
         moto_port=int(os.environ.get("MOTO_PORT", "0")),
         populate_on_start=os.environ.get("POPULATE_ON_START", "true").strip().lower() not in ("0", "false", "no"),
         populate_budget=int(os.environ.get("POPULATE_ON_START_BUDGET", "2500")),
+        lambda_instances=max(1, int(os.environ.get("LOCAL_LAMBDA_INSTANCES", "8"))),
     )
     stack.start()
     stop = threading.Event()
@@ -41,6 +42,7 @@ def run_stack() -> None:
         print(f"Spotify:               {os.environ.get('SPOTIFY_API_URL', 'https://api.spotify.com/v1')}")
     print(f"stack file:            {STACK_FILE}")
     print(f"metrics (EMF):         {METRICS_FILE}")
+    print(f"Lambda instances:      up to {stack.lambda_instances} per function (LOCAL_LAMBDA_INSTANCES)")
     print(f"started in {stack.startup_seconds:.1f}s")
     print(f"API ready: {stack.api_url}   (try: curl '{stack.api_url}/search?q=love')", flush=True)
     try:

@@ -5,10 +5,12 @@ Like API Gateway, an unknown path or method never reaches a function: it gets th
 service's error envelope here (404, or 405 with ``Allow``, as the deployed API's mock methods
 answer), and a CORS preflight (OPTIONS) gets API Gateway's 204. Any method, TRACE included.
 An ``iam_auth`` route needs a SigV4 ``Authorization`` header, as deployed (not verified here).
-A function serves one request at a time, as one Lambda instance does: its Powertools resolver
-(and the routers bound to it) hold the current request, so two concurrent invocations of one app
-would read each other's event. Different functions run at once. The caller's address becomes
-``requestContext.identity.sourceIp``.
+An instance serves one request at a time, as a Lambda instance does: its Powertools resolver (and
+the routers bound to it) hold the current request, so two concurrent invocations of one app in one
+interpreter would read each other's event. With ``instances=N`` (``make run``, the abuse bench) a
+function scales out to N worker processes (``tools.localstack.instances``); without (tests that put
+fakes into this process) it runs here, one invocation at a time. Different functions run at once.
+The caller's address becomes ``requestContext.identity.sourceIp``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,30 +38,11 @@ from musicboxd.routes import (
     Route,
     allowed_methods,
 )
+from tools.localstack.instances import InstancePool
+from tools.localstack.lambda_context import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-@dataclass
-class LambdaContext:
-    """What the Lambda runtime passes as ``context`` (enough for Powertools)."""
-
-    function_name: str
-    timeout_seconds: float = 10.0
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-    function_version: str = "$LATEST"
-    _start: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_seconds - (time.monotonic() - self._start)) * 1000))
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -175,13 +157,30 @@ def preflight() -> tuple[int, dict[str, str], bytes]:
 
 
 class Gateway:
-    """Routes requests to handlers; one invocation of a function at a time (one instance each)."""
+    """Routes requests to handlers: in this process, one invocation of a function at a time, or with
+    ``instances`` up to that many worker processes per function (``loader`` then runs in each worker,
+    so it must be a module-level function)."""
 
-    def __init__(self, timeout_seconds: float = 10.0, loader: Callable[[str], Handler] = load_handler):
+    def __init__(
+        self,
+        timeout_seconds: float = 10.0,
+        loader: Callable[[str], Handler] = load_handler,
+        *,
+        instances: int | None = None,
+    ):
         self.timeout = timeout_seconds
         self._loader = loader
+        self._functions = sorted({r.function for r in ROUTES})
+        self._pools = (
+            {
+                f: InstancePool(f, maximum=instances, loader=loader, timeout_seconds=timeout_seconds)
+                for f in self._functions
+            }
+            if instances is not None
+            else {}
+        )
         self._handlers: dict[str, Handler] = {}
-        self._instances = {r.function: threading.Lock() for r in ROUTES}
+        self._in_process = {f: threading.Lock() for f in self._functions}
         self._load_lock = threading.Lock()
 
     def handler(self, function: str) -> Handler:
@@ -189,6 +188,21 @@ class Gateway:
             if function not in self._handlers:
                 self._handlers[function] = self._loader(function)
             return self._handlers[function]
+
+    def instances(self, function: str) -> int:
+        """Worker processes of ``function`` now (0 in this process)."""
+        pool = self._pools.get(function)
+        return pool.size() if pool is not None else 0
+
+    def queued(self, function: str) -> tuple[int, float]:
+        """(requests that waited for a free instance of ``function``, their total wait in seconds)."""
+        pool = self._pools.get(function)
+        return (pool.queued, pool.queued_seconds) if pool is not None else (0, 0.0)
+
+    def stop(self) -> None:
+        """Stop every worker process (and wait for them)."""
+        for pool in self._pools.values():
+            pool.stop()
 
     def invoke(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, *, source_ip: str = "127.0.0.1"):
         path = urlsplit(raw_path).path
@@ -207,20 +221,25 @@ class Gateway:
         event = build_event(
             method, raw_path, route=route, path_parameters=params, headers=headers, body=body, source_ip=source_ip
         )
-        fn = self.handler(route.function)
-        with self._instances[route.function]:
-            context = LambdaContext(function_name=f"musicboxd-{route.function}", timeout_seconds=self.timeout)
-            try:
-                result = fn(event, context)
-            except Exception as exc:  # Lambda would answer 502 "Internal server error"
-                print(f"handler {route.function} crashed: {exc!r}", file=sys.stderr)
-                return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
+        try:
+            result = self._run(route.function, event)
+        except Exception as exc:  # Lambda would answer 502 "Internal server error"
+            print(f"handler {route.function} crashed: {exc!r}", file=sys.stderr)
+            return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
         out_headers = dict(result.get("headers") or {})
         for key, values in (result.get("multiValueHeaders") or {}).items():
             out_headers[key] = ", ".join(values)
         raw = result.get("body") or ""
         data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
         return int(result.get("statusCode", 200)), out_headers, data
+
+    def _run(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        pool = self._pools.get(function)
+        if pool is not None:
+            return pool.invoke(event)
+        fn = self.handler(function)
+        with self._in_process[function]:
+            return fn(event, LambdaContext(function_name=f"musicboxd-{function}", timeout_seconds=self.timeout))
 
 
 def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:

@@ -7,6 +7,7 @@ console keeps logs and progress; CloudWatch's view of the metrics stays readable
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from tools.localstack import LOCAL_DIR
 
 METRICS_FILE = LOCAL_DIR / "metrics.jsonl"
 EMF_PREFIX = '{"_aws"'
+METRICS_FILE_ENV = "MUSICBOXD_LOCAL_METRICS_FILE"  # where the gateway's instances (worker processes) write them
 
 
 class MetricsToFile:
@@ -60,7 +62,15 @@ def metrics_to_file(path: Path = METRICS_FILE) -> Iterator[MetricsToFile]:
     with path.open("a", encoding="utf-8") as sink:
         console = sys.stdout
         sys.stdout = diverted = MetricsToFile(console, sink)  # type: ignore[assignment]
+        os.environ[METRICS_FILE_ENV] = str(path)
         try:
             yield diverted
         finally:
             sys.stdout = console
+            os.environ.pop(METRICS_FILE_ENV, None)
+
+
+def divert_metrics(path: Path) -> MetricsToFile:
+    """For the rest of this process (an instance of the local gateway): EMF lines appended to ``path``."""
+    sys.stdout = diverted = MetricsToFile(sys.stdout, path.open("a", encoding="utf-8"))  # type: ignore[assignment]
+    return diverted

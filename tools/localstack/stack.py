@@ -48,6 +48,9 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict)  # what we set, for the record
     populate_on_start: bool = False  # make run: POPULATE_ON_START (default true)
     populate_budget: int = 2500  # POPULATE_ON_START_BUDGET (a development-mode sweep is ~1,950 calls)
+    # Lambda instances per function (worker processes, LOCAL_LAMBDA_INSTANCES in make run); None: the
+    # handlers run in this process, one invocation at a time (tests that patch or fake their state).
+    lambda_instances: int | None = None
 
     def start(self) -> LocalStack:
         started = time.perf_counter()
@@ -57,7 +60,7 @@ class LocalStack:
         self._start_spotify()
         self._reset_process_state()
         self._create_resources()
-        self.gateway = Gateway()
+        self.gateway = Gateway(instances=self.lambda_instances)
         self.api_server = serve(self.gateway, self.host, self.api_port)
         self.api_url = f"http://{self.host}:{self.api_server.server_address[1]}"
         if self.write_stack_file:
@@ -78,11 +81,12 @@ class LocalStack:
         }
 
     def stop(self) -> None:
-        for name in ("api_server",):
-            server = getattr(self, name, None)
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+        server = getattr(self, "api_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if getattr(self, "gateway", None) is not None:
+            self.gateway.stop()
         if getattr(self, "emulator", None) is not None:
             self.emulator.stop()
         if getattr(self, "moto", None) is not None:

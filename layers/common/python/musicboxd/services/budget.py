@@ -28,10 +28,11 @@ class LocalWindow:
         self.window = window_seconds
         self._calls: deque[float] = deque()
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, *, limit: int | None = None) -> bool:
+        """One call if the window holds fewer than ``limit`` (at most ``self.limit``) calls."""
         while self._calls and now - self._calls[0] >= self.window:
             self._calls.popleft()
-        if len(self._calls) >= self.limit:
+        if len(self._calls) >= min(self.limit, self.limit if limit is None else limit):
             return False
         self._calls.append(now)
         return True
@@ -56,11 +57,14 @@ class SharedBudget:
         max_close_seconds: float = 86_400.0,
         refusal_cache_seconds: float = 1.0,
         outage_backoff_seconds: float = 3.0,
+        background_fraction: float = 1.0,
         clock: Callable[[], float] = time.time,
     ):
         self._store = store
         self.name = name
         self._local = LocalWindow(local_limit, window_seconds)
+        # while the store is down, background calls (jobs, deep paging) keep to this part of the local window
+        self._local_background_limit = math.floor(max(0, local_limit) * background_fraction)
         self._quota_close = quota_close_seconds
         self._max_close = max_close_seconds
         self._refusal_cache = refusal_cache_seconds
@@ -97,7 +101,7 @@ class SharedBudget:
             if now < self._refused_until[interactive]:
                 return self._refuse(self._refused_until[interactive], self._refused_reason[interactive])
             if now < self._store_down_until:
-                return self._take_local(now)
+                return self._take_local(now, interactive)
         try:
             self.store_calls += 1
             grant = self._store.take(now=now, interactive=interactive)
@@ -108,7 +112,7 @@ class SharedBudget:
                         "%s budget store unavailable, failing open on the in-process limiter: %s", self.name, exc
                     )
                 self._store_down_until = now + self._outage_backoff
-                return self._take_local(now)
+                return self._take_local(now, interactive)
         with self._lock:
             if grant.granted:
                 if grant.probe:
@@ -190,8 +194,8 @@ class SharedBudget:
         self._last_reason = reason
         return False
 
-    def _take_local(self, now: float) -> bool:
-        if self._local.take(now):
+    def _take_local(self, now: float, interactive: bool) -> bool:
+        if self._local.take(now, limit=None if interactive else self._local_background_limit):
             self.local_grants += 1
             return True
         return self._refuse(self._local.retry_at(now), WINDOW_FULL)
@@ -260,12 +264,11 @@ class ShareLimiter:
     own in the shared store (``store_for(name, limit)``: the same sliding-slice item as the
     app-wide budget, so no rolling window ever sees more than the share), taken only on a
     miss. Beyond its share a caller's misses degrade (stale, fallbacks) while other callers
-    still reach the upstream. A refusal is remembered in-process until it can change, so a
-    flood costs no store call; while the store is down each container keeps its own window
-    with ``1 / containers`` of each share. The first ``free_calls`` calls of a caller per
-    window in a container are granted without a store call (most callers never need more:
-    their misses cost no extra round trip); the share can be passed by at most
-    ``containers x free_calls`` calls per window.
+    still reach the upstream. Every grant is a store take, in every container, so no number
+    of containers lets a caller pass its share (docs/design/rate-budget.md, "Shares"). A
+    refusal is remembered in-process until it can change, so a flood costs no store call;
+    while the store is down each container keeps its own window with ``1 / containers`` of
+    each share.
     """
 
     MAX_TRACKED = 4096  # names with an in-process store handle or refusal (LRU)
@@ -279,11 +282,9 @@ class ShareLimiter:
         client_share: float,
         class_shares: dict[str, float],
         containers: int = 1,
-        free_calls: int = 2,
         clock: Callable[[], float] = time.time,
     ):
         self._store_for = store_for
-        self._free = free_calls
         self._window = window_seconds
         self._client_limit = max(1, math.floor(budget * client_share))
         self._class_limits = {name: max(1, math.floor(budget * share)) for name, share in class_shares.items()}
@@ -293,14 +294,12 @@ class ShareLimiter:
         self._stores: OrderedDict[str, BudgetStore] = OrderedDict()
         self._refused: OrderedDict[str, float] = OrderedDict()  # name -> refused until
         self._local: OrderedDict[str, LocalWindow] = OrderedDict()  # while the store is down
-        self._free_windows: OrderedDict[str, LocalWindow] = OrderedDict()  # calls granted without the store
         self._retry_at = 0.0
 
     def allow(self, client: str | None, budget_class: str, *, calls: int = 1) -> bool:
         now = self._clock()
         shares = []
-        if client and not self._free_call(client, now):
-            # first: a caller over its share is refused in-process, without a store call
+        if client:  # first: a caller over its share is refused in-process, without a store call
             shares.append((f"client#{client}", self._client_limit))
         if budget_class in self._class_limits:
             shares.append((f"class#{budget_class}", self._class_limits[budget_class]))
@@ -321,16 +320,6 @@ class ShareLimiter:
 
     def retry_after(self) -> float:
         return max(1.0, math.ceil(self._retry_at - self._clock()))
-
-    def _free_call(self, client: str, now: float) -> bool:
-        if self._free <= 0:
-            return False
-        with self._lock:
-            window = self._free_windows.get(client)
-            if window is None:
-                window = self._free_windows[client] = LocalWindow(self._free, self._window)
-                _trim(self._free_windows, self.MAX_TRACKED)
-            return window.take(now)
 
     def _take(self, name: str, limit: int, now: float) -> float | None:
         """None when granted, else when to ask again."""

@@ -139,6 +139,9 @@ class SearchService:
     """Searches served from page-aligned upstream blocks (10 items in Development Mode, 50 in
     extended): every (limit, offset) variant of a query shares the same cached blocks, and no
     request costs more than ``len(block_starts(...))`` upstream calls (at most 6 for limit 50).
+    Blocks past the first (deep paging) come from ``deep_catalog``: the wiring gives it the
+    app-wide budget at the background jobs' threshold, so deep paging and jobs together never
+    take the window's reserve for first pages and album views (docs/design/rate-budget.md).
     """
 
     def __init__(
@@ -156,11 +159,13 @@ class SearchService:
         tier1: Tier1Search | None = None,
         demand: DemandRecorder | None = None,
         shares: CallShares | None = None,
+        deep_catalog: CatalogSource | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
         self._demand = demand or NullDemand()
         self._cache = _CacheGuard(cache)
         self._catalog = catalog
+        self._deep_catalog = deep_catalog or catalog
         self._tier1 = tier1
         self._market = market
         self._ttl = ttl_seconds
@@ -221,13 +226,13 @@ class SearchService:
         self, normalized: str, start: int, key: str, cached: CachedSearch | None, client: str | None
     ) -> tuple[SearchPage, bool]:
         """(block, served stale) for a block that is not fresh in the cache."""
-        budget_class = CLASS_FIRST_PAGE if start == 0 else CLASS_DEEP_PAGING
+        budget_class, catalog = (
+            (CLASS_FIRST_PAGE, self._catalog) if start == 0 else (CLASS_DEEP_PAGING, self._deep_catalog)
+        )
         try:
             if not self._shares.allow(client, budget_class):
                 raise RateLimited(self._shares.retry_after(), message=f"{budget_class} share used up")
-            page = self._flight.do(
-                key, lambda: self._catalog.search_albums(normalized, limit=self._block, offset=start)
-            )
+            page = self._flight.do(key, lambda: catalog.search_albums(normalized, limit=self._block, offset=start))
         except NotFound:
             raise
         except DEGRADABLE as exc:
@@ -274,6 +279,7 @@ class AlbumService:
         clock: Callable[[], float] = time.time,
         demand: DemandRecorder | None = None,
         shares: CallShares | None = None,
+        deep_catalog: CatalogSource | None = None,
     ):
         self._telemetry = telemetry or NullTelemetry()
         self._demand = demand or NullDemand()
