@@ -92,24 +92,27 @@ class MusicboxdStack(Stack):
             "POPULATE_SWEEP": "true" if stage.popularity_sweep else "false",  # the stage's choice (stages.py)
             **self.parameters.environment(),
         }
-        if stage.cdn:
-            environment["EDGE_ORIGIN_SECRET"] = edge_secret()
+        secret = edge_secret() if stage.cdn else None  # CloudFront's origin proof (cdn.py)
+        if secret is not None:
+            environment["EDGE_ORIGIN_SECRET"] = secret
         self.functions = Functions(self, "Functions", stage=stage, environment=environment)
         for name, fn in self.functions.functions.items():
             self.grant_table(fn, TABLE_ACTIONS[name], INDEX_ACTIONS[name])
             self.parameters.grant(fn)
 
         self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.targets)
-        self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage)
+        self.firewall = ApiFirewall(
+            self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage, edge_secret=secret
+        )
         self.cdn = None
-        if stage.cdn:
+        if secret is not None:
             self.cdn = Cdn(
                 self,
                 "Edge",
                 stage=stage,
                 api=self.api.api,
                 query_parameters=[name for names in QUERY_PARAMETERS.values() for name in names],
-                secret=edge_secret(),
+                secret=secret,
             )
         self.schedules = Schedules(
             self,
