@@ -128,3 +128,24 @@ class ApiFirewall(Construct):
         wafv2.CfnWebACLAssociation(
             self, "StageAssociation", resource_arn=api_stage.stage_arn, web_acl_arn=self.web_acl.attr_arn
         )
+
+
+class EdgeFirewall(Construct):
+    """A ``CLOUDFRONT``-scope web ACL for the distribution (stage setting ``cdn``).
+
+    CloudFront's WAF sees the viewer's own address, so the per-IP rule counts viewers, not edge
+    servers. AWS accepts this scope only in us-east-1 (infra/stack.py: ``EdgeFirewallStack``).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, id)
+        prefix = f"{stage.prefix.replace('-', '')}Edge"
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=f"{stage.prefix}-edge",
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            rules=firewall_rules(stage, prefix),
+            visibility_config=_visibility(prefix),
+        )

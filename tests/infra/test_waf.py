@@ -1,6 +1,9 @@
 """AWS WAF in front of the API (issue 15): IP reputation + per-IP rate on /search and /albums,
 associated with the stage, and no APIG3 acknowledgement left. Behind CloudFront (``cdn``) the
-stage's per-IP rule counts only requests without the distribution's origin proof."""
+stage's per-IP rule counts only requests without the distribution's origin proof, and the
+distribution has its own web ACL (us-east-1 stack) counting viewers."""
+
+import json
 
 from aws_cdk.assertions import Match
 
@@ -73,3 +76,35 @@ def test_web_acl_is_associated_with_the_api_stage(dev):
 
 def test_no_apig3_acknowledgement(dev):
     assert all(rule != "AwsSolutions-APIG3" for _, rule, _ in dev.acknowledged)
+
+
+def test_without_the_edge_there_is_one_stack(dev):
+    assert dev.edge is None and list(dev.template_paths) == [dev.stack.stage_config.stack_name]
+
+
+def test_behind_cloudfront_the_distribution_has_its_own_web_acl_in_us_east_1(prod):
+    """CloudFront's WAF sees each viewer's address: the same reputation group and per-IP rule on
+    the same routes, counted per viewer, in a CLOUDFRONT-scope web ACL (us-east-1 only)."""
+    edge = prod.edge
+    assert edge is not None
+    (acl_id, acl), *others = [(k, r) for k, r in edge["Resources"].items() if r["Type"] == "AWS::WAFv2::WebACL"]
+    assert not others
+    properties = acl["Properties"]
+    assert properties["Scope"] == "CLOUDFRONT" and "Allow" in properties["DefaultAction"]
+    rules = {rule["Name"]: rule for rule in properties["Rules"]}
+    managed = rules["aws-ip-reputation"]["Statement"]["ManagedRuleGroupStatement"]
+    assert (managed["VendorName"], managed["Name"]) == ("AWS", "AWSManagedRulesAmazonIpReputationList")
+    rate = rules["per-ip-rate-search-albums"]
+    assert "Block" in rate["Action"]
+    statement = rate["Statement"]["RateBasedStatement"]
+    assert statement["AggregateKeyType"] == "IP" and statement["Limit"] == prod.stack.stage_config.waf_rate_limit
+    assert path_statements(statement["ScopeDownStatement"]) == sorted(RATE_LIMITED_PATHS)  # every viewer counted
+    manifest = json.loads((prod.template_path.parent / "manifest.json").read_text())
+    edge_name = f"{prod.stack.stage_config.stack_name}-edge"
+    assert manifest["artifacts"][edge_name]["environment"].endswith("/us-east-1")
+    assert edge_name in manifest["artifacts"][prod.stack.stage_config.stack_name]["dependencies"]  # deployed first
+
+    (distribution,) = prod.of_type("AWS::CloudFront::Distribution").values()
+    web_acl = distribution["Properties"]["DistributionConfig"]["WebACLId"]["Fn::GetStackOutput"]
+    assert (web_acl["StackName"], web_acl["Region"]) == (edge_name, "us-east-1")
+    assert edge["Outputs"][web_acl["OutputName"]]["Value"] == {"Fn::GetAtt": [acl_id, "Arn"]}
