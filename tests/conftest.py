@@ -140,3 +140,14 @@ def emulated_settings(table_settings):
         )
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def request_deadline_per_test(monkeypatch):
+    """Each test starts with no request deadline: one a test began (``deadline.begin``) stays in
+    its thread's context and would otherwise expire under a later test's calls."""
+    from contextvars import ContextVar
+
+    from musicboxd import deadline
+
+    monkeypatch.setattr(deadline, "_current", ContextVar("musicboxd_deadline", default=None))

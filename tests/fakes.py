@@ -142,6 +142,7 @@ class MemoryUsage:
     def __init__(self):
         self.rows: dict[str, dict[str, float]] = {}
         self.demand: dict[str, dict[str, int]] = {}
+        self.claimed: dict[tuple[str, str], int] = {}
         self.writes = 0
         self.fail = False
 
@@ -160,6 +161,13 @@ class MemoryUsage:
         row = self.demand.setdefault(day, {})
         for k, v in counts.items():
             row[k] = row.get(k, 0) + v
+
+    def claim_demand(self, day, client, wanted, *, cap):
+        if self.fail:
+            raise CacheUnavailable("down")
+        claimed = self.claimed.get((day, client), 0)
+        self.claimed[(day, client)] = claimed + wanted
+        return max(0, min(wanted, cap - claimed))
 
     def read_hourly(self, hours):
         return {h: self.rows[h] for h in hours if h in self.rows}

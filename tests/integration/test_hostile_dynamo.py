@@ -1,5 +1,5 @@
 """Issue 15 against moto: long key parts are hashed, rejected calls are CacheRejected (finding 1),
-unreadable items are misses (3), thin pages stay out of the index (7)."""
+unreadable items are misses (3), thin pages stay out of the index (7), demand is capped per client across containers (4)."""
 
 import zlib
 
@@ -7,10 +7,11 @@ import pytest
 
 from musicboxd.adapters.dynamo import MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, DynamoCache, bounded_key, make_model
 from musicboxd.adapters.index_store import DynamoSearchedPages
-from musicboxd.adapters.job_stores import DynamoUsage
+from musicboxd.adapters.job_stores import HOT_DEMAND_HITS, DynamoUsage
 from musicboxd.errors import CacheRejected
 from musicboxd.models import SearchPage
 from musicboxd.services.catalog import search_key
+from musicboxd.services.usage import UsageRecorder, day_key
 from tests.fakes import FakeClock, make_album
 
 
@@ -42,7 +43,7 @@ def test_a_request_dynamodb_rejects_is_cache_rejected(table_settings):
     cache = DynamoCache(model, clock=FakeClock())
     oversized = model("x" * (MAX_PARTITION_KEY_BYTES + 1), "A", kind="SEARCH")
     with pytest.raises(CacheRejected, match="ValidationException"):
-        cache._write(oversized.save)
+        cache._put(oversized)
 
 
 def test_an_undecodable_cached_item_is_a_miss(table_settings):
@@ -102,3 +103,41 @@ def test_deep_paging_is_refused_at_the_jobs_threshold_of_the_app_wide_budget(tab
     with pytest.raises(RateLimited, match="budget"):  # refused before any HTTP call: the jobs' threshold
         container.spotify_deep_paging.search_albums("deep", limit=10, offset=10)
     assert container.spotify_budget.acquire(interactive=True)  # the reserve: first pages and album views
+
+
+def test_top_demand_finds_keys_asked_often_past_its_read_share(table_settings):
+    """A day with more counters than its read share (a flood of one-off queries sorting first):
+    the share bounds the read, yet every key asked HOT_DEMAND_HITS times that day is still ranked."""
+    clock = FakeClock()
+    usage = DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=clock)
+    usage.add_demand("2026-02-01", {f"Q#aaa flood {i:03d}": 1 for i in range(60)})
+    for _ in range(HOT_DEMAND_HITS):  # asked once per flush, from different containers
+        usage.add_demand("2026-02-01", {"Q#zzz real favourite": 1, "A#" + "z" * 22: 1})
+    top = usage.top_demand(["2026-02-01"], max_items=40, top=3)  # 20 counters read per kind
+    assert top["Q#zzz real favourite"] == HOT_DEMAND_HITS and top["A#" + "z" * 22] == HOT_DEMAND_HITS
+    assert len([key for key in top if key.startswith("Q#")]) == 3
+
+
+def test_one_clients_demand_is_capped_across_containers(table_settings):
+    """Finding 4: a flood from one address spread over several containers (each with its own
+    recorder and adapter, one table) adds at most the daily cap; another caller still counts."""
+    clock = FakeClock()
+    containers = [
+        UsageRecorder(
+            DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=clock),
+            clock=clock,
+            demand_per_client_per_day=5,
+        )
+        for _ in range(4)
+    ]
+    for word in range(12):  # each container flushes a few of the attacker's queries, in turn
+        for number, usage in enumerate(containers):
+            usage.record_query(f"flood {number} {word}", client="127.0.0.2")
+            usage.flush()
+    containers[0].record_query("legit", client="127.0.0.1")
+    containers[0].flush()
+    reader = DynamoUsage(make_model(table_settings), ttl_seconds=600, clock=clock)
+    counted = reader.top_demand([day_key(clock())], top=100)
+    assert sum(hits for key, hits in counted.items() if key.startswith("Q#flood")) == 5
+    assert counted["Q#legit"] == 1
+    assert all(usage.failures == 0 for usage in containers)

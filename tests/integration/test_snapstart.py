@@ -33,6 +33,7 @@ class _KeepAlive(BaseHTTPRequestHandler):
     hop_by_hop = ("host", "connection", "content-length", "transfer-encoding", "content-encoding")
 
     def _forward(self) -> None:
+        self.server.peers.append(self.client_address)  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in self.hop_by_hop}
         upstream = httpx.request(self.command, self.server.target + self.path, content=body, headers=headers)  # type: ignore[attr-defined]
@@ -51,13 +52,20 @@ class _KeepAlive(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def keep_alive_moto(moto_url):
+def keep_alive_server(moto_url):
+    """The forwarding server; ``peers``: the client end (address, port) of each request it served."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
     server.target = moto_url  # type: ignore[attr-defined]
+    server.peers = []  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def keep_alive_moto(keep_alive_server):
+    return f"http://127.0.0.1:{keep_alive_server.server_address[1]}"
 
 
 @pytest.fixture
@@ -144,3 +152,22 @@ def test_a_cache_hit_without_snapstart_imports_nothing_only_a_miss_needs(cached,
     answer = json.loads(done.stdout)
     assert (answer["status"], answer["cache"]) == (200, ["HIT"])
     assert answer["imported"] == []
+
+
+def test_after_restore_drops_the_connections_the_deadline_clients_pooled(cached, keep_alive_server, keep_alive_moto):
+    """The cache and budgets send through DeadlineClient step clients (docs/design/deadlines.md):
+    a restored copy must open its own connections, not reuse the snapshot's."""
+    from dataclasses import replace
+
+    from musicboxd.wiring import AppContainer
+
+    container = AppContainer(replace(cached, dynamodb_endpoint_url=keep_alive_moto, l1_cache_items=0))
+
+    def connection_of_a_read_through_the_deadline_client() -> tuple[str, int]:
+        assert container.cache.get_album(ALBUM_ID) is not None
+        return keep_alive_server.peers[-1]
+
+    snapshot = connection_of_a_read_through_the_deadline_client()
+    assert connection_of_a_read_through_the_deadline_client() == snapshot  # pooled: kept alive, reused
+    container.after_restore()
+    assert connection_of_a_read_through_the_deadline_client() != snapshot  # this copy's own connection

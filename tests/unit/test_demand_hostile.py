@@ -6,23 +6,20 @@ import pytest
 from musicboxd.errors import Unavailable
 from musicboxd.services.catalog import AlbumService, SearchService
 from musicboxd.services.usage import UsageRecorder
-from tests.fakes import FakeCatalog, FakeClock, MemoryCache, make_album
+from tests.fakes import FakeCatalog, FakeClock, MemoryCache, MemoryUsage, make_album
 
 
-class Store:
-    def __init__(self):
-        self.demand: dict[str, int] = {}
-
-    def add_hourly(self, hour, counters):
-        pass
-
-    def add_demand(self, day, counts):
-        for key, hits in counts.items():
-            self.demand[key] = self.demand.get(key, 0) + hits
+def demand_of(store: MemoryUsage) -> dict[str, int]:
+    """Every day's demand counters summed."""
+    totals: dict[str, int] = {}
+    for day in store.demand.values():
+        for key, hits in day.items():
+            totals[key] = totals.get(key, 0) + hits
+    return totals
 
 
 def test_only_answered_requests_count_as_demand():
-    clock, store = FakeClock(), Store()
+    clock, store = FakeClock(), MemoryUsage()
     usage = UsageRecorder(store, clock=clock)
     catalog = FakeCatalog([make_album()])
     search = SearchService(MemoryCache(clock), catalog, market="US", ttl_seconds=60, clock=clock, demand=usage)
@@ -37,19 +34,19 @@ def test_only_answered_requests_count_as_demand():
     catalog.fail_with = None
     search.search("homogenic", limit=10, offset=0)
     usage.flush()
-    assert store.demand == {"Q#homogenic": 1}
+    assert demand_of(store) == {"Q#homogenic": 1}
 
 
 def test_one_caller_adds_at_most_its_daily_cap_of_demand():
-    clock, store = FakeClock(), Store()
+    clock, store = FakeClock(), MemoryUsage()
     usage = UsageRecorder(store, clock=clock, demand_per_client_per_day=3)
     for word in range(50):
         usage.record_query(f"attack {word}", client="127.0.0.2")
     usage.record_query("legit", client="127.0.0.1")
     usage.flush()
-    assert sum(hits for key, hits in store.demand.items() if key.startswith("Q#attack")) == 3
-    assert store.demand["Q#legit"] == 1
+    assert sum(hits for key, hits in demand_of(store).items() if key.startswith("Q#attack")) == 3
+    assert demand_of(store)["Q#legit"] == 1
     clock.advance(86_400)  # a new day
     usage.record_query("attack again", client="127.0.0.2")
     usage.flush()
-    assert store.demand["Q#attack again"] == 1
+    assert demand_of(store)["Q#attack again"] == 1

@@ -259,6 +259,11 @@ class UsageStore(Protocol):
 
     def add_demand(self, day: str, counts: dict[str, int]) -> None: ...
 
+    def claim_demand(self, day: str, client: str, wanted: int, *, cap: int) -> int:
+        """Count ``wanted`` more of ``client``'s demand on ``day`` (for every container at once);
+        how many of them fit under ``cap``."""
+        ...
+
     def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]: ...
 
 

@@ -69,7 +69,7 @@ class AppContainer:
     def usage_store(self):
         from musicboxd.adapters.job_stores import DynamoUsage
 
-        return DynamoUsage(self.model, ttl_seconds=self.settings.usage_ttl_seconds)
+        return DynamoUsage(self.model, ttl_seconds=self.settings.usage_ttl_seconds, client=self.dynamodb_writer)
 
     @cached_property
     def demand_reader(self):
@@ -118,7 +118,8 @@ class AppContainer:
         """The DynamoDB cache behind a per-container in-memory L1 for hot items (services/l1.py)."""
         from musicboxd.adapters.dynamo import DynamoCache
 
-        dynamo = DynamoCache(self.model)
+        # every call fits in the request's time left (a write gets deadline.WRITE_FLOOR_SECONDS)
+        dynamo = DynamoCache(self.model, client=self.dynamodb_client, writer=self.dynamodb_writer)
         if self.settings.l1_cache_items <= 0:
             return dynamo
         from musicboxd.services.l1 import L1Cache
@@ -149,7 +150,7 @@ class AppContainer:
         """This container's leases (one holder id per container, renewed in each SnapStart copy)."""
         from musicboxd.adapters.dynamo import DynamoLease
 
-        return self._renewed_after_restore(DynamoLease(self.model))
+        return self._renewed_after_restore(DynamoLease(self.model, client=self.dynamodb_client))
 
     @cached_property
     def tokens(self):
@@ -158,7 +159,7 @@ class AppContainer:
         from musicboxd.services.token import TokenProvider
 
         s = self.settings
-        client = ssm_client(s.aws_region, s.ssm_endpoint_url, remaining=lambda: deadline.current().remaining())
+        client = ssm_client(s.aws_region, s.ssm_endpoint_url, remaining=deadline.remaining)
         credentials = CachedCredentials(s, client)
 
         def fetch():
@@ -166,9 +167,7 @@ class AppContainer:
             return fetch_token(self.http, s.spotify_accounts_url, cid, secret)
 
         store = SsmTokenStore(client, s.token_parameter) if s.token_parameter else None
-        return self._renewed_after_restore(
-            TokenProvider(fetch, store, lease=self.lease, remaining=lambda: deadline.current().remaining())
-        )
+        return self._renewed_after_restore(TokenProvider(fetch, store, lease=self.lease, remaining=deadline.remaining))
 
     # -- resilience (issue 7): shared budgets + circuits, fallbacks
 
@@ -177,10 +176,16 @@ class AppContainer:
         from musicboxd.adapters.rate_budget import dynamodb_client
 
         return dynamodb_client(
-            self.settings.aws_region,
-            self.settings.dynamodb_endpoint_url,
-            remaining=lambda: deadline.current().remaining(),
+            self.settings.aws_region, self.settings.dynamodb_endpoint_url, remaining=deadline.remaining
         )
+
+    @cached_property
+    def dynamodb_writer(self):
+        """``dynamodb_client`` for cache and counter writes: one short attempt even past the budget."""
+        from musicboxd.adapters.rate_budget import dynamodb_client
+
+        s = self.settings
+        return dynamodb_client(s.aws_region, s.dynamodb_endpoint_url, remaining=deadline.remaining_for_writes)
 
     @cached_property
     def spotify_budget(self):

@@ -1,6 +1,8 @@
 """DynamoDB adapter (PynamoDB): the album/search cache, leases, and small counters.
 
-Design: docs/design/dynamodb-table.md.
+Design: docs/design/dynamodb-table.md. On the request path the cache's calls are built and read by
+PynamoDB's model and sent by the container's ``DeadlineClient``, so each fits in the request's
+remaining time (docs/design/deadlines.md).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import uuid
 import zlib
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import Attribute, BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from musicboxd.adapters.aws import cache_error
 from musicboxd.config import KIND_INDEX, Settings
+from musicboxd.errors import CacheRejected, CacheUnavailable, DeadlineExceeded
 from musicboxd.models import Album, SearchPage
 from musicboxd.ports import CachedAlbum, CachedSearch
 
@@ -141,12 +145,61 @@ def create_table(model: type[CacheItem]) -> None:
     model.create_table(wait=True)  # also enables TTL on the model's TTLAttribute
 
 
-class DynamoCache:
-    """AlbumCache over one DynamoDB table. DynamoDB failures become CacheUnavailable (CacheRejected: one call)."""
+def model_client(model: type[CacheItem]) -> Any:
+    """The botocore client of the model's own PynamoDB connection (jobs: no request deadline)."""
+    return model._get_connection().connection.client
 
-    def __init__(self, model: type[CacheItem], *, clock=time.time):
+
+class _Table:
+    """Calls on the table: PynamoDB builds each request and reads each item, ``client`` sends it.
+
+    ``client`` (reads) and ``writer`` (writes; default: ``client``) default to the model's own
+    connection; as ``DeadlineClient``s a call the request has no time left for is not made, and
+    one cut short by the deadline is a miss for that call alone (``CacheRejected``), never an
+    outage that switches the cache off.
+    """
+
+    def __init__(self, model: type[CacheItem], *, clock=time.time, client: Any = None, writer: Any = None):
         self.model = model
         self._clock = clock
+        self._client = client
+        self._writer = writer if writer is not None else client
+
+    @property
+    def client(self) -> Any:
+        return self._client if self._client is not None else model_client(self.model)
+
+    @property
+    def writer(self) -> Any:
+        return self._writer if self._writer is not None else model_client(self.model)
+
+    def _get(self, pk: str, sk: str) -> Any:  # CacheItem | None (expires_at typed as a datetime by TTLAttribute)
+        raw = self._send("get_item", self.model.get_operation_kwargs_from_class(pk, sk)).get("Item")
+        return self.model.from_raw_data(raw) if raw else None
+
+    def _put(self, item: CacheItem, condition: Any = None) -> bool:
+        """Save ``item``; False (and the stored item left alone) when ``condition`` fails."""
+        try:
+            self._send("put_item", item.get_save_kwargs_from_instance(condition=condition), client=self.writer)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def _send(self, operation: str, request: dict[str, Any], *, client: Any = None) -> dict[str, Any]:
+        try:
+            return getattr(client or self.client, operation)(**request)
+        except DeadlineExceeded as exc:  # the request's time is up, not the table
+            raise CacheRejected(str(exc)) from exc
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise _ConditionFailed from exc
+            raise cache_error(exc) from exc
+        except (BotoCoreError, PynamoDBException) as exc:
+            raise cache_error(exc) from exc
+
+
+class DynamoCache(_Table):
+    """AlbumCache over one DynamoDB table. DynamoDB failures become CacheUnavailable (CacheRejected: one call)."""
 
     # -- albums
 
@@ -174,7 +227,7 @@ class DynamoCache:
             expires_at=int(now + ttl_seconds),
             data=_pack(album.model_dump()),
         )
-        self._write(item.save)
+        self._put(item)
 
     def put_missing(self, album_id: str, *, ttl_seconds: int) -> None:
         """Negative-cache a 404, but never over a real album (keep what we had)."""
@@ -183,14 +236,7 @@ class DynamoCache:
             album_pk(album_id), "A", kind=KIND_MISSING, fetched_at=int(now), expires_at=int(now + ttl_seconds)
         )
         m = self.model
-        try:
-            item.save(condition=m.pk.does_not_exist() | (m.kind == KIND_MISSING))
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return
-            raise cache_error(exc) from exc
-        except PynamoDBException as exc:
-            raise cache_error(exc) from exc
+        self._put(item, condition=m.pk.does_not_exist() | (m.kind == KIND_MISSING))
 
     # -- searches
 
@@ -214,24 +260,11 @@ class DynamoCache:
             expires_at=int(now + ttl_seconds),
             data=_pack(page.model_dump()),
         )
-        self._write(item.save)
+        self._put(item)
 
-    # -- plumbing
 
-    def _get(self, pk: str, sk: str):
-        try:
-            return self.model.get(pk, sk)
-        except self.model.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise cache_error(exc) from exc
-
-    @staticmethod
-    def _write(save) -> None:
-        try:
-            save()
-        except PynamoDBException as exc:
-            raise cache_error(exc) from exc
+class _ConditionFailed(Exception):
+    """A conditional put found an item it must not overwrite."""
 
 
 def _split_search_key(key: str) -> tuple[str, str]:
@@ -243,30 +276,26 @@ def _conditional_failed(exc: PynamoDBException) -> bool:
     return getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException"
 
 
-class DynamoLease:
+class DynamoLease(_Table):
     """Short leases (conditional puts) so one instance does a job while the others wait."""
 
-    def __init__(self, model: type[CacheItem], *, clock=time.time):
-        self.model = model
-        self._clock = clock
+    def __init__(self, model: type[CacheItem], *, clock=time.time, client: Any = None):
+        super().__init__(model, clock=clock, client=client)
         self._holder = uuid.uuid4().hex
 
     def acquire(self, name: str, *, ttl_seconds: float) -> bool:
         now = self._clock()
         m = self.model
         item = m(f"LOCK#{name}", "L", kind=KIND_LOCK, holder=self._holder, expires_at=int(now + ttl_seconds))
-        try:
-            item.save(condition=m.pk.does_not_exist() | (m.expires_at < int(now)) | (m.holder == self._holder))
-            return True
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise cache_error(exc) from exc
+        return self._put(item, condition=m.pk.does_not_exist() | (m.expires_at < int(now)) | (m.holder == self._holder))
 
     def release(self, name: str) -> None:
         m = self.model
-        with contextlib.suppress(PynamoDBException):  # otherwise it expires on its own
-            m(f"LOCK#{name}", "L").delete(condition=m.holder == self._holder)
+        with contextlib.suppress(_ConditionFailed, CacheUnavailable):  # otherwise it expires on its own
+            self._send(
+                "delete_item",
+                m(f"LOCK#{name}", "L").get_delete_kwargs_from_instance(condition=m.holder == self._holder),
+            )
 
     @property
     def holder(self) -> str:

@@ -6,6 +6,7 @@ once expired; ``STATS#`` counters hold none and are left to TTL (docs/compliance
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import time
 from collections.abc import Iterable
@@ -24,14 +25,18 @@ from musicboxd.adapters.dynamo import (
     _unpack,
     album_pk,
     bounded_key,
+    model_client,
 )
 from musicboxd.config import KIND_INDEX
-from musicboxd.errors import CacheUnavailable
+from musicboxd.errors import CacheRejected, CacheUnavailable, DeadlineExceeded
 from musicboxd.models import Album
 from musicboxd.services.usage import DEMAND_ALBUM, DEMAND_QUERY
 
 BATCH_GET = 100
 KIND_DEMAND = "DEMAND"
+# A key asked this often on one day is listed once in DEMANDHOT#<day>: top_demand ranks every
+# such key even when the day has more counters than its read share (docs/design/usage-counters.md).
+HOT_DEMAND_HITS = 3
 KIND_JOB = "JOB"
 
 
@@ -58,6 +63,8 @@ class _Guarded:
 
             try:
                 return method(**kwargs)
+            except DeadlineExceeded as exc:  # the request's time is up, not the table
+                raise CacheRejected(str(exc)) from exc
             except (BotoCoreError, ClientError) as exc:
                 raise cache_error(exc) from exc
 
@@ -68,15 +75,17 @@ class _Client:
     """Raw DynamoDB calls PynamoDB's model API cannot express: ADDs on counter attributes named at
     run time (usage, demand), reads projecting them, and page-bounded counting. They use the
     model's own botocore client (no second client built at cold start); everything else in this
-    module goes through PynamoDB's public API (get, save, delete, batch_get, index query)."""
+    module goes through PynamoDB's public API (get, save, delete, batch_get, index query).
+    ``client`` (on the request path: a ``DeadlineClient``) replaces the model's own."""
 
-    def __init__(self, model):
+    def __init__(self, model, *, client=None):
         self.model = model
         self.table = model.Meta.table_name
+        self._client = client
 
     @property
     def client(self):
-        return _Guarded(self.model._get_connection().connection.client)
+        return _Guarded(self._client if self._client is not None else model_client(self.model))
 
     def batch_get(self, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -98,8 +107,8 @@ class _Client:
 class DynamoUsage(_Client):
     """UsageStore + demand reader over atomic ADD updates."""
 
-    def __init__(self, model, *, ttl_seconds: int, clock=time.time):
-        super().__init__(model)
+    def __init__(self, model, *, ttl_seconds: int, clock=time.time, client=None):
+        super().__init__(model, client=client)
         self.ttl = ttl_seconds
         self._clock = clock
 
@@ -122,9 +131,10 @@ class DynamoUsage(_Client):
     def add_demand(self, day: str, counts: dict[str, int]) -> None:
         expires = str(int(self._clock() + self.ttl))
         for key, n in counts.items():  # one key per request on Lambda
-            self.client.update_item(
+            sort_key = bounded_key(key, MAX_SORT_KEY_BYTES)
+            answer = self.client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": bounded_key(key, MAX_SORT_KEY_BYTES)}},
+                Key={"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": sort_key}},
                 UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl), kind = :kind ADD hits :n",
                 ExpressionAttributeNames={"#ttl": "expires_at"},
                 ExpressionAttributeValues={
@@ -132,7 +142,33 @@ class DynamoUsage(_Client):
                     ":n": {"N": str(int(n))},
                     ":kind": {"S": KIND_DEMAND},
                 },
+                ReturnValues="UPDATED_NEW",
             )
+            hits = int(answer["Attributes"]["hits"]["N"])
+            if hits - n < HOT_DEMAND_HITS <= hits:  # crossed just now: listed once per day
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        "pk": {"S": f"DEMANDHOT#{day}"},
+                        "sk": {"S": sort_key},
+                        "kind": {"S": KIND_DEMAND},
+                        "expires_at": {"N": expires},
+                    },
+                )
+
+    def claim_demand(self, day: str, client: str, wanted: int, *, cap: int) -> int:
+        """One ADD on the caller's counter for ``day``; its new value says how many of ``wanted`` fit
+        (exact under concurrency: ADD is atomic). The caller is kept as a hash, for two days."""
+        answer = self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"DEMANDCAP#{day}"}, "sk": {"S": hashlib.sha256(client.encode()).hexdigest()[:32]}},
+            UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD claimed :n",
+            ExpressionAttributeNames={"#ttl": "expires_at"},
+            ExpressionAttributeValues={":ttl": {"N": str(int(self._clock() + 2 * 86_400))}, ":n": {"N": str(wanted)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        before = int(answer["Attributes"]["claimed"]["N"]) - wanted
+        return max(0, min(wanted, cap - before))
 
     def read_hourly(self, hours: list[str]) -> dict[str, dict[str, float]]:
         items = self.batch_get([{"pk": {"S": f"STATS#{h}"}, "sk": {"S": "H"}} for h in hours])
@@ -146,15 +182,21 @@ class DynamoUsage(_Client):
         """The ``top`` most-requested albums and the ``top`` most-asked queries over ``days``.
 
         Every (day, kind) gets an equal share of the ``max_items`` read budget, so neither the
-        oldest day nor the albums (sorted before the queries) starve the rest; within its
-        share every counter is read and summed, then the top K of each kind is kept.
+        oldest day nor the albums (sorted before the queries) starve the rest. A share reads the
+        day's counters in sort-key order; every key asked ``HOT_DEMAND_HITS`` times that day is
+        added from the day's hot list wherever it sorts. Then the top K of each kind is kept.
         """
         days = list(days)
         share = max(1, max_items // max(1, 2 * len(days)))
         kinds: dict[str, dict[str, int]] = {DEMAND_ALBUM: {}, DEMAND_QUERY: {}}
         for day in days:
             for prefix, totals in kinds.items():
-                for key, hits in self._demand_items(day, prefix, share):
+                counted = dict(self._demand_items(f"DEMAND#{day}", prefix, share))
+                hot = [key for key, _ in self._demand_items(f"DEMANDHOT#{day}", prefix, share) if key not in counted]
+                keys = [{"pk": {"S": f"DEMAND#{day}"}, "sk": {"S": key}} for key in hot]
+                for item in self.batch_get(keys, projection="sk, hits"):
+                    counted[item["sk"]["S"]] = int(float(item["hits"]["N"]))
+                for key, hits in counted.items():
                     totals[key] = totals.get(key, 0) + hits
         return {
             key: hits
@@ -162,15 +204,17 @@ class DynamoUsage(_Client):
             for key, hits in heapq.nlargest(top, totals.items(), key=lambda item: (item[1], item[0]))
         }
 
-    def _demand_items(self, day: str, prefix: str, max_items: int) -> Iterable[tuple[str, int]]:
+    def _demand_items(self, partition: str, prefix: str, max_items: int) -> Iterable[tuple[str, int]]:
+        """(sort key, hits) of at most ``max_items`` items of ``partition`` whose sort key starts with ``prefix``."""
         start = None
         read = 0
         while read < max_items:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
-                "ExpressionAttributeValues": {":pk": {"S": f"DEMAND#{day}"}, ":kind": {"S": prefix}},
+                "ExpressionAttributeValues": {":pk": {"S": partition}, ":kind": {"S": prefix}},
                 "ProjectionExpression": "sk, hits",
+                "Limit": max_items - read,
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start

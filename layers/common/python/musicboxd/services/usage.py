@@ -85,9 +85,11 @@ class UsageRecorder:
         self._last_flush = clock()
         self._lock = threading.Lock()
         self._counters: defaultdict[str, float] = defaultdict(float)  # call counts and latency sums
-        self._demand: Counter[str] = Counter()
-        # Per caller and day (in this container): a flood from one address cannot fill the demand
-        # counters, and so populate's top queries. 0: no cap.
+        # demand keys per caller ("": none known), so each caller's share can be claimed at flush
+        self._demand: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # Per caller and day, across containers: a flood from one address cannot fill the demand
+        # counters, and so populate's top queries. 0: no cap. The in-container count only spares
+        # the claims of a caller this container already saw reach the cap.
         self._demand_cap = demand_per_client_per_day
         self._client_day = ""
         self._client_counts: Counter[str] = Counter()
@@ -129,14 +131,15 @@ class UsageRecorder:
 
     def _record(self, key: str, client: str | None) -> None:
         with self._lock:
-            if client and self._demand_cap > 0:
+            capped_client = client if client and self._demand_cap > 0 else ""
+            if capped_client:
                 today = day_key(self._clock())
                 if today != self._client_day:
                     self._client_day, self._client_counts = today, Counter()
-                if self._client_counts[client] >= self._demand_cap:
+                if self._client_counts[capped_client] >= self._demand_cap:
                     return
-                self._client_counts[client] += 1
-            self._demand[key] += 1
+                self._client_counts[capped_client] += 1
+            self._demand[capped_client][key] += 1
 
     def pending(self) -> dict[str, float]:
         with self._lock:
@@ -164,14 +167,15 @@ class UsageRecorder:
                         self._on_error(exc)
         with self._lock:
             counters, self._counters = self._counters, defaultdict(float)
-            demand, self._demand = self._demand, Counter()
-        if not counters and not demand:
+            by_client, self._demand = self._demand, defaultdict(Counter)
+        if not counters and not by_client:
             return
         now = self._clock()
         try:
             store = self._store() if callable(self._store) else self._store
             if counters:
                 store.add_hourly(hour_key(now), dict(counters))
+            demand = self._claimed(store, day_key(now), by_client)
             if demand:
                 store.add_demand(day_key(now), dict(demand))
             self.flushes += 1
@@ -180,6 +184,21 @@ class UsageRecorder:
             if self._on_error is not None:
                 with contextlib.suppress(Exception):  # a broken logger must not fail the request either
                     self._on_error(exc)
+
+    def _claimed(self, store: UsageStore, day: str, by_client: dict[str, Counter[str]]) -> Counter[str]:
+        """The demand keys to write: a capped caller's only as far as its shared daily cap allows."""
+        demand: Counter[str] = Counter()
+        for client, keys in by_client.items():
+            allowed = sum(keys.values())
+            if client:  # one atomic ADD per caller and flush; the table answers how much fits
+                allowed = store.claim_demand(day, client, allowed, cap=self._demand_cap)
+            for key, hits in keys.items():
+                taken = min(hits, allowed)
+                if taken <= 0:
+                    break
+                demand[key] += taken
+                allowed -= taken
+        return demand
 
 
 class FanoutTelemetry:
