@@ -25,7 +25,8 @@ def service_region(app: App) -> str:
 def build(app: App, routes: Iterable[Route] = routes_mod.ROUTES) -> MusicboxdStack:
     stage = stages.from_context(app.node)
     # Environment-agnostic on purpose: synth needs no account/region/credentials; deploy
-    # targets whatever account/region the CLI's credentials resolve to.
+    # targets whatever account/region the CLI's credentials resolve to (with cdn, the region
+    # is fixed at synth: service_region).
     if not stage.cdn:
         stack = MusicboxdStack(app, stage.stack_name, stage=stage, routes=routes)
     else:

@@ -66,7 +66,7 @@ CLOUDFRONT_WAF_REGION = "us-east-1"
 
 class EdgeFirewallStack(Stack):
     """The distribution's web ACL (``CLOUDFRONT`` scope), alone in us-east-1; the service's stack
-    reads its ARN through CDK's cross-region references. Design: docs/design/http-caching.md."""
+    reads its ARN through a weak cross-region reference. Design: docs/design/http-caching.md."""
 
     def __init__(self, scope: Construct, id: str, *, stage: StageConfig, **kwargs: Any) -> None:
         super().__init__(
