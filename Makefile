@@ -121,14 +121,15 @@ lock: venv ## re-resolve the hashed locks (layer: cp313 aarch64; dev env: this P
 cfn-lint: synth ## cfn-lint the synthesized template(s) (config: .cfnlintrc.yaml)
 	$(BIN)/cfn-lint
 
-diff: venv node_modules python313 ## compare the stack with what is deployed (needs AWS credentials)
+diff: venv node_modules python313 ## compare every stack with what is deployed (needs AWS credentials)
 	$(CDK) diff $(CDK_CTX)
 
+# --all: with `cdn` (prod) the app has two stacks, the CloudFront web ACL's in us-east-1 first.
 deploy: venv node_modules python313 ## deploy the whole service, no prompts: make deploy STAGE=dev (needs AWS credentials)
-	$(CDK) deploy $(CDK_CTX) --require-approval never
+	$(CDK) deploy $(CDK_CTX) --all --require-approval never
 
-destroy: venv node_modules ## delete the stack, no prompts: make destroy STAGE=dev (retained data: README, Teardown)
-	$(CDK) destroy $(CDK_CTX) --force
+destroy: venv node_modules ## delete the stage's stacks, no prompts: make destroy STAGE=dev (retained data: README, Teardown)
+	$(CDK) destroy $(CDK_CTX) --all --force
 
 bootstrap: venv node_modules ## one-time CDK bootstrap of the target account/region (needs credentials)
 	$(CDK) bootstrap $$CDK_ARGS

@@ -137,8 +137,8 @@ def dollars_per_million(usage: Usage, prices: dict[str, Any], *, cdn: bool) -> d
     parts = {
         "api_gateway": usage.origin_requests * price("apigateway_rest_request"),
         # the stack's regional web ACL (infra/constructs/waf.py) on the API stage inspects every
-        # request that reaches API Gateway, whichever strategy serves it; behind CloudFront, the
-        # origin fetches only (its $5 + $1 per rule a month is not per request)
+        # request that reaches API Gateway, whichever strategy serves it (its $5 + $1 per rule a
+        # month is not per request); with the CDN the distribution's own ACL is added below
         "waf": usage.origin_requests * price("waf_request"),
         "lambda_requests": usage.origin_requests * price("lambda_request"),
         "lambda_duration": usage.lambda_gb_seconds * price("lambda_arm64_gb_second"),
@@ -147,6 +147,7 @@ def dollars_per_million(usage: Usage, prices: dict[str, Any], *, cdn: bool) -> d
     }
     if cdn:  # every request is a CloudFront request; origin fetches from API Gateway are free
         parts["cloudfront_requests"] = usage.requests * price("cloudfront_https_request")
+        parts["waf"] += usage.requests * price("waf_request")  # the distribution's ACL (scope CLOUDFRONT)
         parts["data_transfer"] = usage.edge_bytes_out / GB * price("cloudfront_data_out_gb")
     else:
         parts["data_transfer"] = usage.bytes_out / GB * price("apigateway_data_out_gb")
@@ -295,8 +296,9 @@ def cost_note(doc: dict[str, Any]) -> str | None:
             continue
         share = ours["edge_share"] or 0.0
         first_seen = figs["ours"]["steady"].get("first_seen_share") or 0.0
-        edge_own = cdn["cloudfront_requests"] + cdn["data_transfer"]
-        floor = cdn["api_gateway"] + cdn.get("waf", 0.0) + cdn["lambda_requests"]
+        edge_waf = unit_price(load_prices(), "waf_request") * MILLION  # the distribution's ACL, every request
+        edge_own = cdn["cloudfront_requests"] + cdn["data_transfer"] + edge_waf
+        floor = cdn["api_gateway"] + cdn.get("waf", 0.0) - edge_waf + cdn["lambda_requests"]
         work = cdn["lambda_duration"] + cdn["dynamodb_reads"] + cdn["dynamodb_writes"]
         per_origin = (cdn["total"] - edge_own) / (1 - share) if share < 1 else 0.0
         needed = 1 - (target - edge_own) / per_origin if per_origin else 0.0
@@ -315,8 +317,9 @@ def cost_note(doc: dict[str, Any]) -> str | None:
             f"- **$ per million vs pass-through** ({mode}). Ours with the CDN ${cdn['total']:.2f} against "
             f"0.5x the pass-through's ${base['total']:.2f} = ${target:.2f}. The CDN answered {share:.1%} of the "
             f"steady requests: every repeat; the other {first_seen:.1%} were asked for the first time in the run "
-            f"and must reach the origin. Every request pays the CDN ${edge_own:.2f} per million (requests + "
-            f"compressed transfer) and the origin share pays API Gateway + WAF + Lambda requests, ${floor:.2f}, "
+            f"and must reach the origin. Every request pays the CDN ${edge_own:.2f} per million (requests, "
+            f"the distribution's WAF, compressed transfer) and the origin share pays API Gateway + the stage's "
+            f"WAF + Lambda requests, ${floor:.2f}, "
             f"before any work: that leaves ${target - edge_own - floor:.2f} for Lambda time and DynamoDB, which "
             f"cost ${work:.2f} (Lambda ${cdn['lambda_duration']:.2f}: mostly misses waiting on Spotify; DynamoDB "
             f"${cdn['dynamodb_reads'] + cdn['dynamodb_writes']:.2f}).{budget_text} At the measured "

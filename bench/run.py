@@ -121,9 +121,8 @@ def merge_costs(doc: dict, previous: dict) -> dict:
         for strategy, figs in figures.items():
             merged["modes"].setdefault(mode, {}).setdefault(strategy, {})
             merged["modes"][mode][strategy] = {**merged["modes"][mode][strategy], "cost": figs["cost"]}
-    is_cost = [g for g in doc["goals"] if "$ per million" in g["goal"]]
-    replaced = {g["goal"] for g in is_cost}
-    merged["goals"] = [g for g in previous["goals"] if g["goal"] not in replaced] + is_cost
+    new = {g["goal"]: g for g in doc["goals"] if "$ per million" in g["goal"]}
+    merged["goals"] = [new.pop(g["goal"], g) for g in previous["goals"]] + list(new.values())  # in place
     merged["cost_run"] = {"generated": doc["generated"], "run_seconds": doc["run_seconds"],
                           "modes": sorted(doc["modes"])}  # fmt: skip
     return merged

@@ -1,11 +1,12 @@
-"""The whole service in one stack: table, parameters, layer + functions, API, schedules, monitoring."""
+"""The service's stacks: the whole service in one stack (table, parameters, layer + functions, API,
+schedules, monitoring) and, with ``cdn``, the distribution's web ACL in us-east-1."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -16,7 +17,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.parameters import SpotifyParameters
 from infra.constructs.schedules import Schedules
 from infra.constructs.table import CacheTable
-from infra.constructs.waf import ApiFirewall
+from infra.constructs.waf import ApiFirewall, EdgeFirewall
 from infra.stages import StageConfig
 from musicboxd import routes as routes_mod
 from musicboxd.routes import Route
@@ -59,6 +60,29 @@ INDEX_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# AWS WAF accepts a web ACL of scope CLOUDFRONT only in this region.
+CLOUDFRONT_WAF_REGION = "us-east-1"
+
+
+class EdgeFirewallStack(Stack):
+    """The distribution's web ACL (``CLOUDFRONT`` scope), alone in us-east-1; the service's stack
+    reads its ARN through a weak cross-region reference. Design: docs/design/http-caching.md."""
+
+    def __init__(self, scope: Construct, id: str, *, stage: StageConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            id,
+            stack_name=f"{stage.stack_name}-edge",
+            description=f"Musicboxd album catalog ({stage.name}): CloudFront web ACL",
+            termination_protection=stage.termination_protection,
+            env=Environment(region=CLOUDFRONT_WAF_REGION),
+            **kwargs,
+        )
+        Tags.of(self).add("project", "musicboxd")
+        Tags.of(self).add("stage", stage.name)
+        self.firewall = EdgeFirewall(self, "Firewall", stage=stage)
+
+
 class MusicboxdStack(Stack):
     def __init__(
         self,
@@ -67,6 +91,7 @@ class MusicboxdStack(Stack):
         *,
         stage: StageConfig,
         routes: Iterable[Route] = routes_mod.ROUTES,
+        edge_web_acl_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -92,24 +117,30 @@ class MusicboxdStack(Stack):
             "POPULATE_SWEEP": "true" if stage.popularity_sweep else "false",  # the stage's choice (stages.py)
             **self.parameters.environment(),
         }
-        if stage.cdn:
-            environment["EDGE_ORIGIN_SECRET"] = edge_secret()
+        secret = edge_secret() if stage.cdn else None  # CloudFront's origin proof (cdn.py)
+        if secret is not None:
+            environment["EDGE_ORIGIN_SECRET"] = secret
         self.functions = Functions(self, "Functions", stage=stage, environment=environment)
         for name, fn in self.functions.functions.items():
             self.grant_table(fn, TABLE_ACTIONS[name], INDEX_ACTIONS[name])
             self.parameters.grant(fn)
 
         self.api = RestApi(self, "Http", stage=stage, routes=routes, functions=self.functions.targets)
-        self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage)
+        self.firewall = ApiFirewall(
+            self, "Firewall", stage=stage, api_stage=self.api.api.deployment_stage, edge_secret=secret
+        )
         self.cdn = None
-        if stage.cdn:
+        if secret is not None:
+            if edge_web_acl_arn is None:
+                raise ValueError("a stage with cdn needs the distribution's web ACL (infra.app_factory.build)")
             self.cdn = Cdn(
                 self,
                 "Edge",
                 stage=stage,
                 api=self.api.api,
                 query_parameters=[name for names in QUERY_PARAMETERS.values() for name in names],
-                secret=edge_secret(),
+                secret=secret,
+                web_acl_arn=edge_web_acl_arn,
             )
         self.schedules = Schedules(
             self,

@@ -4,7 +4,8 @@ The cache key is the route's query parameters (an allow-list: anything else is n
 the key nor forwarded) plus ``Origin`` (CORS answers differ by origin); lifetimes come from the
 API's own Cache-Control (min TTL 0, default 0: an answer without one is never kept). The origin
 gets the viewer's address (``CloudFront-Viewer-Address``) and a header proving the request came
-through this distribution, so per-client rules count the client, not the edge. Design:
+through this distribution, so per-client rules count the client, not the edge. ``web_acl_arn``:
+the distribution's own web ACL (CLOUDFRONT scope, infra/constructs/waf.py). Design:
 docs/design/http-caching.md.
 """
 
@@ -51,6 +52,7 @@ class Cdn(Construct):
         api: apigw.RestApi,
         query_parameters: Iterable[str],
         secret: str,
+        web_acl_arn: str,
     ) -> None:
         super().__init__(scope, id)
         self.query_parameters = tuple(sorted(set(query_parameters)))
@@ -115,17 +117,12 @@ class Cdn(Construct):
             enable_logging=True,
             log_bucket=self.log_bucket,
             log_file_prefix="cloudfront/",
+            web_acl_id=web_acl_arn,
         )
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
             "A public music catalog for a worldwide audience: no country is excluded.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR2",
-            "No WAF web ACL, as on the API stage: read-only answers, API Gateway stage throttling "
-            "behind the edge and the shared Spotify budget bound cost. Revisit if abused.",
         )
         acknowledge(
             self.distribution,

@@ -46,8 +46,9 @@ def test_usage_and_dollars_take_the_edge_out_of_the_origin():
     assert direct["api_gateway"] == pytest.approx(3.5) and behind["api_gateway"] == pytest.approx(1.75)
     assert behind["cloudfront_requests"] == pytest.approx(1.0) and "cloudfront_requests" not in direct
     assert direct["total"] == pytest.approx(sum(v for k, v in direct.items() if k != "total"))
-    # the stack's regional web ACL inspects what reaches API Gateway, for every strategy alike
-    assert direct["waf"] == pytest.approx(0.6) and behind["waf"] == pytest.approx(0.3)
+    # the stage's web ACL inspects what reaches API Gateway, for every strategy alike; with the CDN
+    # the distribution's ACL inspects every request too
+    assert direct["waf"] == pytest.approx(0.6) and behind["waf"] == pytest.approx(0.3 + 0.6)
 
 
 def test_the_edge_sends_compressible_bodies_gzipped_and_api_gateway_does_not():

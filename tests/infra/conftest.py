@@ -23,6 +23,9 @@ from infra.stack import MusicboxdStack  # noqa: E402
 from musicboxd import routes  # noqa: E402
 
 ALERT_EMAIL = "ops@musicboxd.example"
+# A stage with cdn needs its region at synth time (the cdk CLI passes its default region; the
+# in-process app has none): one other than us-east-1, so the reference crosses regions.
+SERVICE_REGION = "eu-west-1"
 
 
 def cdk_json_context() -> dict:
@@ -38,6 +41,14 @@ class Synth:
     report: dict
     error: str | None
     acknowledged: list[tuple[str, str, str]]
+    # Every stack's template path by stack name (with cdn: the service's and the edge web ACL's).
+    template_paths: dict[str, Path]
+
+    @property
+    def edge(self) -> dict | None:
+        """The us-east-1 stack of the distribution's web ACL (stage setting cdn), if any."""
+        path = self.template_paths.get(f"{self.stack.stage_config.stack_name}-edge")
+        return json.loads(path.read_text()) if path else None
 
     @property
     def resources(self) -> dict:
@@ -48,7 +59,7 @@ class Synth:
 
 
 def synthesize(outdir: Path, **context: object) -> Synth:
-    ctx = cdk_json_context() | {"aws:cdk:bundling-stacks": []} | context
+    ctx = cdk_json_context() | {"aws:cdk:bundling-stacks": [], "region": SERVICE_REGION} | context
     app = App(outdir=str(outdir), context=ctx)
     start = len(nag.ACKNOWLEDGED)
     stack = build(app)
@@ -61,7 +72,8 @@ def synthesize(outdir: Path, **context: object) -> Synth:
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
     template = Template.from_json(json.loads(template_path.read_text()))
-    return Synth(stack, template, template_path, report, error, nag.ACKNOWLEDGED[start:])
+    paths = {path.name.removesuffix(".template.json"): path for path in outdir.glob("*.template.json")}
+    return Synth(stack, template, template_path, report, error, nag.ACKNOWLEDGED[start:], paths)
 
 
 def missing_functions() -> list[str]:

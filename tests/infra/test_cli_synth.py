@@ -53,4 +53,9 @@ def test_pinned_cli_synthesizes_without_credentials(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert "Musicboxd-prod" in manifest["artifacts"]
     assert (out / "Musicboxd-prod.template.json").is_file()
+    # cdn: the distribution's web ACL in us-east-1, deployed first (the CLI's default region
+    # without any AWS configuration is us-east-1 too, so the reference stays in one region).
+    edge = manifest["artifacts"]["Musicboxd-prod-edge"]
+    assert edge["environment"] == "aws://unknown-account/us-east-1"
+    assert "Musicboxd-prod-edge" in manifest["artifacts"]["Musicboxd-prod"]["dependencies"]
     assert "not configured" not in done.stderr  # every feature flag is set in cdk.json
