@@ -53,6 +53,13 @@ def read_units(total_bytes: int, *, consistent: bool) -> float:
     return max(1, math.ceil(total_bytes / READ_UNIT_BYTES)) * (1.0 if consistent else 0.5)
 
 
+def written_kind(operation: str, params: dict[str, Any]) -> str:
+    """What a write is for: the prefix of its partition key (``BUDGET``, ``SEARCH``, ``ALBUM``, ...)."""
+    key = params.get("Key") or params.get("Item") or {}
+    partition = next(iter(key.get("pk", {}).values()), None) if key else None
+    return partition.split("#", 1)[0] if isinstance(partition, str) else operation
+
+
 def write_units(total_bytes: int) -> float:
     return float(max(1, math.ceil(total_bytes / WRITE_UNIT_BYTES)))
 
@@ -63,6 +70,7 @@ class CapacityMeter:
     def __init__(self) -> None:
         self.read_units = 0.0
         self.write_units = 0.0
+        self.writes_by_kind: dict[str, float] = {}  # write units by the written item's kind (pk prefix)
         self._lock = threading.Lock()
 
     def install(self, client: Any) -> None:
@@ -82,6 +90,9 @@ class CapacityMeter:
         with self._lock:
             self.read_units += reads
             self.write_units += writes
+            if writes:
+                kind = written_kind(model.name, params)
+                self.writes_by_kind[kind] = self.writes_by_kind.get(kind, 0.0) + writes
 
     @staticmethod
     def _hide_injected(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:

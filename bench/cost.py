@@ -9,6 +9,7 @@ that request's measured cost. Method and caveats: docs/design/http-caching.md.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import sqlite3
@@ -27,6 +28,10 @@ PRICES_FILE = Path(__file__).with_name("prices.json")
 MILLION = 1_000_000
 GB = 1024**3
 HEADER_BYTES = 400  # status line + headers of an answer, as sent to a viewer (approximation)
+# CloudFront compresses (cache behaviour compress=True, gzip and Brotli in the cache key:
+# infra/constructs/cdn.py) bodies of 1,000 bytes to 10 MB for viewers that accept it, as the
+# Musicboxd app and browsers do; API Gateway has no compression configured, so it sends bodies as is.
+EDGE_COMPRESSION_MIN_BYTES = 1000
 
 
 def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
@@ -94,16 +99,18 @@ class Usage:
     lambda_gb_seconds: float
     read_units: float
     write_units: float
-    bytes_out: int
+    bytes_out: int  # as API Gateway sends them
+    edge_bytes_out: int  # as CloudFront sends them (gzip; Brotli, which it prefers, is smaller still)
 
     @classmethod
     def of(cls, exchanges: Iterable[Exchange], at_edge: Iterable[bool], memory_mb: dict[str, int]) -> Usage:
         requests = origin = 0
         gb_seconds = reads = writes = 0.0
-        bytes_out = 0
+        bytes_out = edge_bytes_out = 0
         for exchange, edge in zip(exchanges, at_edge, strict=True):
             requests += 1
             bytes_out += len(exchange.body) + HEADER_BYTES
+            edge_bytes_out += edge_body_bytes(exchange.body) + HEADER_BYTES
             if edge:
                 continue
             origin += 1
@@ -111,7 +118,12 @@ class Usage:
             gb_seconds += billed_seconds * memory_mb.get(exchange.route, 1024) / 1024
             reads += exchange.read_units
             writes += exchange.write_units
-        return cls(requests, origin, gb_seconds, reads, writes, bytes_out)
+        return cls(requests, origin, gb_seconds, reads, writes, bytes_out, edge_bytes_out)
+
+
+def edge_body_bytes(body: bytes) -> int:
+    """Bytes of a body as CloudFront sends it to a viewer that accepts gzip."""
+    return len(gzip.compress(body)) if len(body) >= EDGE_COMPRESSION_MIN_BYTES else len(body)
 
 
 def dollars_per_million(usage: Usage, prices: dict[str, Any], *, cdn: bool) -> dict[str, float]:
@@ -124,6 +136,10 @@ def dollars_per_million(usage: Usage, prices: dict[str, Any], *, cdn: bool) -> d
 
     parts = {
         "api_gateway": usage.origin_requests * price("apigateway_rest_request"),
+        # the stack's regional web ACL (infra/constructs/waf.py) on the API stage inspects every
+        # request that reaches API Gateway, whichever strategy serves it (its $5 + $1 per rule a
+        # month is not per request); with the CDN the distribution's own ACL is added below
+        "waf": usage.origin_requests * price("waf_request"),
         "lambda_requests": usage.origin_requests * price("lambda_request"),
         "lambda_duration": usage.lambda_gb_seconds * price("lambda_arm64_gb_second"),
         "dynamodb_reads": usage.read_units * price("dynamodb_read_request_unit"),
@@ -131,7 +147,8 @@ def dollars_per_million(usage: Usage, prices: dict[str, Any], *, cdn: bool) -> d
     }
     if cdn:  # every request is a CloudFront request; origin fetches from API Gateway are free
         parts["cloudfront_requests"] = usage.requests * price("cloudfront_https_request")
-        parts["data_transfer"] = usage.bytes_out / GB * price("cloudfront_data_out_gb")
+        parts["waf"] += usage.requests * price("waf_request")  # the distribution's ACL (scope CLOUDFRONT)
+        parts["data_transfer"] = usage.edge_bytes_out / GB * price("cloudfront_data_out_gb")
     else:
         parts["data_transfer"] = usage.bytes_out / GB * price("apigateway_data_out_gb")
     scale = MILLION / usage.requests
@@ -176,8 +193,20 @@ def strategy_cost(records: Sequence[Any], prices: dict[str, Any], memory_mb: dic
             "read_units_mean": direct.read_units / direct.requests if direct.requests else None,
             "write_units_mean": direct.write_units / direct.requests if direct.requests else None,
             "bytes_mean": direct.bytes_out / direct.requests if direct.requests else None,
+            "edge_bytes_mean": direct.edge_bytes_out / direct.requests if direct.requests else None,
         },
+        "write_units_by_kind": _writes_by_kind(steady),
     }
+
+
+def _writes_by_kind(records: Sequence[Any]) -> dict[str, float]:
+    """Mean write units per steady request, by the written item's kind (``BUDGET``: the shared Spotify
+    budget and client shares, one UpdateItem each per call; ``SEARCH``/``ALBUM``: cached pages)."""
+    totals: dict[str, float] = {}
+    for record in records:
+        for kind, units in getattr(record, "writes_by_kind", {}).items():
+            totals[kind] = totals.get(kind, 0.0) + units
+    return {kind: units / len(records) for kind, units in sorted(totals.items())} if records else {}
 
 
 def cost_figures(results: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +234,7 @@ def cost_goals(mode: str, costs: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 COMPONENT_LABELS = {
-    "api_gateway": "API Gateway", "lambda_requests": "Lambda requests", "lambda_duration": "Lambda GB-s",
+    "api_gateway": "API Gateway", "waf": "WAF", "lambda_requests": "Lambda requests", "lambda_duration": "Lambda GB-s",
     "dynamodb_reads": "DynamoDB reads", "dynamodb_writes": "DynamoDB writes",
     "cloudfront_requests": "CloudFront requests", "data_transfer": "data out",
 }  # fmt: skip
@@ -246,8 +275,11 @@ def cost_lines(costs: dict[str, Any], labels: dict[str, str], prices: dict[str, 
         f"{p['write_units_mean']:.2f} WRU, {p['bytes_mean'] / 1000:.1f} kB out"
         for s, p in per.items() if p["lambda_ms_mean"] is not None
     )]  # fmt: skip
-    waf = unit_price(prices, "waf_request") * MILLION
-    lines[-1] += f". A WAF web ACL would add ${waf:.2f} per million to every row."
+    lines[-1] += (
+        ". WAF: the stack's regional web ACL on the API stage, counted for every strategy per request "
+        "reaching API Gateway (plus $5 + $1 per rule a month, not per request). Data out with the CDN: "
+        "gzip-compressed bodies (CloudFront compresses; API Gateway, without the CDN, does not)."
+    )
     return lines
 
 
@@ -258,19 +290,43 @@ def cost_note(doc: dict[str, Any]) -> str | None:
         if "ours" not in costs or "pass-through" not in costs:
             continue
         ours, base = costs["ours"], costs["pass-through"]["without_cdn"]
-        if ours["with_cdn"]["total"] <= 0.5 * base["total"]:
+        cdn = ours["with_cdn"]
+        target = 0.5 * base["total"]
+        if cdn["total"] <= target:
             continue
+        share = ours["edge_share"] or 0.0
         first_seen = figs["ours"]["steady"].get("first_seen_share") or 0.0
-        fixed = ours["with_cdn"]["cloudfront_requests"] + ours["with_cdn"]["data_transfer"]
+        edge_waf = unit_price(load_prices(), "waf_request") * MILLION  # the distribution's ACL, every request
+        edge_own = cdn["cloudfront_requests"] + cdn["data_transfer"] + edge_waf
+        floor = cdn["api_gateway"] + cdn.get("waf", 0.0) - edge_waf + cdn["lambda_requests"]
+        work = cdn["lambda_duration"] + cdn["dynamodb_reads"] + cdn["dynamodb_writes"]
+        per_origin = (cdn["total"] - edge_own) / (1 - share) if share < 1 else 0.0
+        needed = 1 - (target - edge_own) / per_origin if per_origin else 0.0
+        writes = ours.get("write_units_by_kind") or {}
+        all_writes = sum(writes.values())
+        budget = writes.get("BUDGET", 0.0)
+        budget_text = (
+            f" DynamoDB writes: {all_writes:.2f} WRU per steady request, {budget:.2f} of them "
+            f"({budget / all_writes:.0%}) the Spotify budget's and client shares' UpdateItems (two per Spotify "
+            f"call), the rest cached pages and albums."
+            if all_writes
+            else ""
+        )
+        ratio = cdn["total"] / base["total"]
         return (
-            f"- **$ per million vs pass-through** ({mode}). The CDN answered {ours['edge_share']:.1%} of the steady "
-            f"requests: every repeat (the other {first_seen:.1%} were asked for the first time, which no cache can "
-            f"answer). API Gateway ($3.50 per million reaching it) is the largest part of every row, and the CDN "
-            f"adds ${fixed:.2f} per million of its own (requests + transfer) on every request. So ours with the CDN "
-            f"is ${ours['with_cdn']['total']:.2f} against the pass-through's ${base['total']:.2f}; 0.5x needs about "
-            "two thirds of the traffic answered at the edge, i.e. a first-seen share near one third; the longer "
-            "warm-up above (8,000 requests: 30 % first seen) would give about 0.45x by the same arithmetic (an "
-            "estimate, not a measured run). Lambda time is measured on a shared "
-            "2-core box (client-side latency, an upper bound), which inflates every strategy's Lambda GB-s alike."
+            f"- **$ per million vs pass-through** ({mode}). Ours with the CDN ${cdn['total']:.2f} against "
+            f"0.5x the pass-through's ${base['total']:.2f} = ${target:.2f}. The CDN answered {share:.1%} of the "
+            f"steady requests: every repeat; the other {first_seen:.1%} were asked for the first time in the run "
+            f"and must reach the origin. Every request pays the CDN ${edge_own:.2f} per million (requests, "
+            f"the distribution's WAF, compressed transfer) and the origin share pays API Gateway + the stage's "
+            f"WAF + Lambda requests, ${floor:.2f}, "
+            f"before any work: that leaves ${target - edge_own - floor:.2f} for Lambda time and DynamoDB, which "
+            f"cost ${work:.2f} (Lambda ${cdn['lambda_duration']:.2f}: mostly misses waiting on Spotify; DynamoDB "
+            f"${cdn['dynamodb_reads'] + cdn['dynamodb_writes']:.2f}).{budget_text} At the measured "
+            f"${per_origin:.2f} per million origin requests, 0.5x needs {needed:.0%} of requests answered at the "
+            f"edge, i.e. at most {1 - needed:.0%} first seen. Savings the pass-through shares (Lambda memory, "
+            f"fewer budget writes, cheaper API Gateway) lower it on every request and ours only on the "
+            f"{1 - share:.0%} reaching the origin, so they raise the ratio while it ({ratio:.2f}x) is above that "
+            "share. Lambda time is client-side latency on a shared 2-core box (an upper bound), every strategy alike."
         )
     return None

@@ -76,6 +76,7 @@ class Record:
     # what bench/cost.py prices: request units, and the answer as sent (replayed through the CDN)
     read_units: float = 0.0
     write_units: float = 0.0
+    writes_by_kind: dict[str, float] = field(default_factory=dict)  # write units by item kind (pk prefix)
     url: str = ""
     response_headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -169,7 +170,7 @@ class ModeRun:
 
     def request(self, i: int, r: Request, container=None) -> Record:
         calls0, dyn0 = self.spotify_total(), DYNAMO.count
-        reads0, writes0 = CAPACITY.read_units, CAPACITY.write_units
+        reads0, writes0, by_kind0 = CAPACITY.read_units, CAPACITY.write_units, dict(CAPACITY.writes_by_kind)
         params = {"q": r.value, "limit": SEARCH_LIMIT} if r.kind == "search" else None
         started = time.perf_counter()
         resp = self.http.get(r.path, params=params)
@@ -182,6 +183,8 @@ class ModeRun:
             spotify_calls=self.spotify_total() - calls0, dynamo_calls=DYNAMO.count - dyn0,
             album_id=r.album_id, value=r.value,
             read_units=CAPACITY.read_units - reads0, write_units=CAPACITY.write_units - writes0,
+            writes_by_kind={kind: units - by_kind0.get(kind, 0.0) for kind, units in CAPACITY.writes_by_kind.items()
+                            if units != by_kind0.get(kind, 0.0)},
             url=str(resp.request.url), response_headers=dict(resp.headers), body=resp.content,
         )  # fmt: skip
         names = getattr(container, "seed_names", None) if container is not None else None
@@ -194,7 +197,8 @@ class ModeRun:
             rec.reference_top5 = self.reference.top5(r.value)
         return rec
 
-    def run_strategy(self, strategy: str, workload: Workload, *, populate=None, suggest: int = 0) -> dict:
+    def run_strategy(self, strategy: str, workload: Workload, *, populate=None, suggest: int = 0,
+                     cold_replays: bool = True) -> dict:  # fmt: skip
         container = self.use(strategy)
         self.set_latency(0)
         started = time.perf_counter()
@@ -210,7 +214,7 @@ class ModeRun:
             records.append(self.request(len(records), r, container))
         if suggest:
             extra["suggest"] = self.suggest_latency(workload, suggest)
-        if populate is not None:  # the strategy with a popular tier: tier 1 with a cold query cache
+        if populate is not None and cold_replays:  # the strategy with a popular tier: tier 1, cold query cache
             extra["tier1_cold"] = self.tier1_cold(workload, container)
             built = getattr(self, "index_without_sweep", None)
             if built is not None:  # the same, with the index populate builds when POPULATE_SWEEP is off
@@ -278,7 +282,8 @@ def median(xs):
 
 
 def run_modes(workload: Workload, *, modes=("development", "extended"), latency_ms: int = 150,
-              strategies=STRATEGIES, populate=None, suggest: int = 200, log=print) -> dict:  # fmt: skip
+              strategies=STRATEGIES, populate=None, suggest: int = 200, cold_replays: bool = True,
+              log=print) -> dict:  # fmt: skip
     out: dict[str, Any] = {}
     for mode in modes:
         with ModeRun(mode, latency_ms=latency_ms, log=log) as run:
@@ -288,7 +293,7 @@ def run_modes(workload: Workload, *, modes=("development", "extended"), latency_
                 out[mode][strategy] = run.run_strategy(
                     strategy, workload,
                     populate=populate if strategy == "ours" else None,
-                    suggest=suggest if strategy == "ours" else 0,
+                    suggest=suggest if strategy == "ours" else 0, cold_replays=cold_replays,
                 )  # fmt: skip
                 n = sum(r.spotify_calls for r in out[mode][strategy]["records"])
                 log(f"  {mode:11s} {strategy:12s} {n:5d} Spotify calls  {time.perf_counter() - t:6.1f}s")

@@ -123,6 +123,12 @@ def markdown(doc: dict) -> str:
             from bench.cost import cost_lines
 
             lines += [""] + cost_lines(costs, STRATEGY_LABELS)
+            if doc.get("cost_run"):
+                lines[-1] += (
+                    f" This table is from the cost-only run (`python -m bench --cost-only`) of "
+                    f"{doc['cost_run']['generated']} ({doc['cost_run']['run_seconds']:.0f} s, same "
+                    "workload); the other figures of this section are the full run's."
+                )
         warm = [f"{k} {v['warmup']['spotify_calls']} calls, hit rate {_pc(v['warmup']['hit_rate'])}"
                 for k, v in figs.items()]  # fmt: skip
         lines += ["", "Warm-up (not scored): " + ", ".join(warm) + ".", ""]

@@ -38,11 +38,12 @@ def run_mode(spec: dict, mode: str, workload=None) -> dict:
     quiet = io.StringIO()  # the handlers' EMF metric lines go to stdout, as on Lambda
     with contextlib.redirect_stdout(quiet):
         return run_modes(workload, modes=(mode,), latency_ms=spec["latency_ms"], populate=warm_popular_tier,
-                         suggest=spec["suggest"], log=log, **extra)[mode]  # fmt: skip
+                         suggest=spec["suggest"], cold_replays=spec.get("cold_replays", True), log=log,
+                         **extra)[mode]  # fmt: skip
 
 
 def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, modes: tuple[str, ...],
-        static: bool = True, suggest: int = 200, strategies=None) -> dict:  # fmt: skip
+        static: bool = True, suggest: int = 200, strategies=None, cold_replays: bool = True) -> dict:  # fmt: skip
     from bench.figures import goals, mode_figures, static_goals
     from bench.harness import SEARCH_LIMIT
     from bench.workload import Workload
@@ -53,7 +54,7 @@ def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, mo
     log(f"bench: seed {seed}, Zipf s={zipf}, {warmup} warm-up + {steady} steady requests, modes {', '.join(modes)}, "
         f"emulator latency {latency_ms} ms in the steady phase")  # fmt: skip
     spec = {"seed": seed, "warmup": warmup, "steady": steady, "zipf": zipf, "latency_ms": latency_ms,
-            "suggest": suggest, "strategies": strategies}  # fmt: skip
+            "suggest": suggest, "strategies": strategies, "cold_replays": cold_replays}  # fmt: skip
     if len(modes) > 1 and (os.cpu_count() or 1) > 1:
         # Each mode is its own stack (emulator, moto, API) and environment: one process per mode,
         # side by side. Every figure is a count or a ratio within one mode's run.
@@ -102,6 +103,31 @@ def write(doc: dict, out_dir: Path) -> None:
     (out_dir / "BENCHMARKS.md").write_text(markdown(doc))
 
 
+def rewrite_report(out_dir: Path, doc: dict) -> None:
+    """BENCHMARKS.md from ``doc``, keeping the sections other commands splice in (``<!-- name:begin -->``)."""
+    from bench.report import markdown
+
+    report = out_dir / "BENCHMARKS.md"
+    previous = report.read_text() if report.exists() else ""
+    spliced = previous.find("\n<!-- ")
+    report.write_text(markdown(doc).rstrip("\n") + "\n" + (previous[spliced:] if spliced >= 0 else ""))
+
+
+def merge_costs(doc: dict, previous: dict) -> dict:
+    """The last full run's results with this (cost-only) run's cost figures and cost goals put in."""
+    merged = dict(previous)
+    merged["modes"] = {mode: dict(figures) for mode, figures in previous["modes"].items()}
+    for mode, figures in doc["modes"].items():
+        for strategy, figs in figures.items():
+            merged["modes"].setdefault(mode, {}).setdefault(strategy, {})
+            merged["modes"][mode][strategy] = {**merged["modes"][mode][strategy], "cost": figs["cost"]}
+    new = {g["goal"]: g for g in doc["goals"] if "$ per million" in g["goal"]}
+    merged["goals"] = [new.pop(g["goal"], g) for g in previous["goals"]] + list(new.values())  # in place
+    merged["cost_run"] = {"generated": doc["generated"], "run_seconds": doc["run_seconds"],
+                          "modes": sorted(doc["modes"])}  # fmt: skip
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.figures import goal_line
 
@@ -117,16 +143,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-static", action="store_true", help="skip import times and layer size")
     ap.add_argument("--out-dir", type=Path, default=ROOT)
     ap.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from bench/results.json")
+    ap.add_argument(
+        "--cost-only",
+        action="store_true",
+        help="run the strategies for the cost figures only (no tier-1 cold replays, suggest or static "
+        "figures) and put them into the last full run's bench/results.json and BENCHMARKS.md",
+    )
     args = ap.parse_args(argv)
     if args.render:
-        from bench.report import markdown
-
-        doc = json.loads((args.out_dir / "bench" / "results.json").read_text())
-        (args.out_dir / "BENCHMARKS.md").write_text(markdown(doc))
+        rewrite_report(args.out_dir, json.loads((args.out_dir / "bench" / "results.json").read_text()))
         return 0
     doc = run(seed=args.seed, warmup=args.warmup, steady=args.steady, zipf=args.zipf, latency_ms=args.latency_ms,
-              modes=tuple(m for m in args.modes.split(",") if m), static=not args.no_static,
-              strategies=tuple(s for s in args.strategies.split(",") if s) or None)  # fmt: skip
+              modes=tuple(m for m in args.modes.split(",") if m), static=not (args.no_static or args.cost_only),
+              strategies=tuple(s for s in args.strategies.split(",") if s) or None,
+              suggest=0 if args.cost_only else 200, cold_replays=not args.cost_only)  # fmt: skip
+    if args.cost_only:
+        from bench.figures import goal_line
+
+        doc.pop("_results")
+        results_file = args.out_dir / "bench" / "results.json"
+        merged = merge_costs(doc, json.loads(results_file.read_text()))
+        results_file.write_text(json.dumps(merged, indent=1, default=str) + "\n")
+        rewrite_report(args.out_dir, merged)
+        for g in merged["goals"]:
+            if "$ per million" in g["goal"]:
+                print(goal_line(g))
+        return 0
     write(doc, args.out_dir)
     if not args.no_static:
         from bench import coldstart

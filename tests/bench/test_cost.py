@@ -46,6 +46,17 @@ def test_usage_and_dollars_take_the_edge_out_of_the_origin():
     assert direct["api_gateway"] == pytest.approx(3.5) and behind["api_gateway"] == pytest.approx(1.75)
     assert behind["cloudfront_requests"] == pytest.approx(1.0) and "cloudfront_requests" not in direct
     assert direct["total"] == pytest.approx(sum(v for k, v in direct.items() if k != "total"))
+    # the stage's web ACL inspects what reaches API Gateway, for every strategy alike; with the CDN
+    # the distribution's ACL inspects every request too
+    assert direct["waf"] == pytest.approx(0.6) and behind["waf"] == pytest.approx(0.3 + 0.6)
+
+
+def test_the_edge_sends_compressible_bodies_gzipped_and_api_gateway_does_not():
+    body = json.dumps({"albums": [{"name": f"Album {i}", "artist": "Someone"} for i in range(100)]}).encode()
+    usage = Usage.of([exchange("http://api/search?q=a", None, body=body)], [False], {"/search": 1024})
+    assert usage.bytes_out == len(body) + 400 and usage.edge_bytes_out < len(body) / 4
+    small = Usage.of([exchange("http://api/search?q=a", None, body=b"x" * 999)], [False], {"/search": 1024})
+    assert small.edge_bytes_out == small.bytes_out  # under CloudFront's 1,000-byte floor: sent as is
 
 
 def test_every_price_names_its_unit_and_source():
@@ -54,6 +65,7 @@ def test_every_price_names_its_unit_and_source():
     for name, entry in prices["prices"].items():
         assert entry["usd"] > 0 and entry["per"] > 0 and entry["unit"], name
         assert entry["source"].startswith("https://aws.amazon.com/"), name
+        assert entry["checked"], name  # the date the price was compared with its source page
 
 
 def test_request_units_follow_item_sizes_on_a_real_table(moto_url):

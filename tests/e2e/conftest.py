@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
@@ -11,8 +13,13 @@ from tools.localstack.stack import LocalStack
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(api_port=0, write_stack_file=False) as running:
-        yield running
+    saved = dict(os.environ)  # LocalStack configures itself through os.environ: the next module starts clean
+    try:
+        with LocalStack(api_port=0, write_stack_file=False) as running:
+            yield running
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

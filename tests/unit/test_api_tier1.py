@@ -6,6 +6,8 @@ import pytest
 
 from musicboxd import metric_names as m
 from musicboxd import wiring
+from musicboxd.models import SearchPage
+from musicboxd.services.catalog import search_key
 from musicboxd.services.memory_telemetry import CountingTelemetry
 from musicboxd.services.tier1 import Tier1Holder, rebuild_index
 from tests.fakes import FakeClock, FakeContainer, make_album
@@ -95,9 +97,35 @@ def test_non_confident_search_falls_through_to_spotify(api):
     call, fake = api
     status, headers, body = call("/search?q=other&limit=5")  # six matches whose popularity order is unknown
     assert headers["X-Cache"] == "MISS" and body["source"] == "spotify"
-    status, headers, body = call("/search?q=gold&limit=5&offset=5")  # offset pages: never tier 1
-    assert body["source"] == "spotify"
-    assert [c[0] for c in fake.catalog.calls] == ["search", "search"]
+    status, headers, body = call("/search?q=other&limit=5&offset=5")  # nor its later pages
+    assert body["source"] == "cache"  # from Spotify's block the first page fetched
+    assert [c[0] for c in fake.catalog.calls] == ["search"]
+
+
+def test_every_page_of_a_confident_query_is_cut_from_the_index_list(api):
+    call, fake = api
+    walked, totals, path = [], set(), "/search?q=gold&limit=4"
+    while path is not None:
+        status, _, body = call(path)
+        assert status == 200 and body["source"] == "popular"
+        walked += [a["id"] for a in body["albums"]]
+        totals.add(body["total"])
+        path = None if body["next"] is None else "/search" + body["next"]
+    assert body["last_page"] and body["prev"] == "?q=gold&limit=4&offset=0"
+    assert totals == {6} and walked == [a.id for a in GOLDS]  # one total, no repeats, the sweep's order
+    assert fake.catalog.calls == []
+
+
+def test_a_query_whose_first_block_is_cached_stays_spotifys_list_on_every_page(api):
+    call, fake = api
+    spotify_order = [a.summary() for a in reversed(GOLDS)] + [a.summary() for a in OTHERS]
+    block = 10  # SearchService.block_size (Development Mode): Spotify's first block, as a search wrote it
+    fake.cache.put_search(search_key("US", "gold", offset=0, limit=block),
+                          SearchPage(items=spotify_order[:block], total=40), ttl_seconds=100)  # fmt: skip
+    _, _, first = call("/search?q=gold&limit=4")
+    _, _, second = call("/search?q=gold&limit=4&offset=4")
+    assert {first["source"], second["source"]} == {"cache"} and first["total"] == second["total"] == 40
+    assert [a["id"] for a in first["albums"] + second["albums"]] == [a.id for a in spotify_order[:8]]
 
 
 def test_openapi_documents_suggest(api):

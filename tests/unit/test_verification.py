@@ -88,6 +88,9 @@ class StubIndex:
         self.margins.append(margin)
         return None if margin >= self.refused_from else page(*self.ids[:limit])
 
+    def summary(self, i):
+        return summary(self.ids[i])
+
 
 class StubSpotify:
     def __init__(self, ids: tuple[str, ...], *, refuse_after: int | None = None):
@@ -219,10 +222,12 @@ def test_sampled_checks_wait_for_the_flush_and_the_buffer_is_bounded():
     assert len(queue.items) == 100
 
 
-def test_offset_pages_are_never_answered_or_sampled():
+def test_later_pages_are_the_same_list_and_never_sampled():
     queue = MemoryQueue()
-    assert tier1_with(StubIndex(EXACT, ("a",)), rate=1.0, queue=queue).answer("x", limit=5, offset=5) is None
-    assert not queue.items
+    tier1 = tier1_with(StubIndex(EXACT, tuple("abcdefg")), rate=1.0, queue=queue)
+    assert tier1.answer("x", limit=5, offset=5) == page("f", "g").model_copy(update={"total": 7})
+    tier1.flush_checks()
+    assert not queue.items  # only first pages are checked against Spotify's
 
 
 def test_the_calibrated_margin_and_suppression_apply_per_shape():

@@ -176,7 +176,9 @@ class IndexStore(Protocol):
 
 
 class Tier1Search(Protocol):
-    """What SearchService asks between its exact-query cache and Spotify."""
+    """What SearchService asks when a query's first block is not fresh in its cache: any page of
+    the index's list for a query whose first page it is confident about, else None
+    (docs/design/pagination.md)."""
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None: ...
 

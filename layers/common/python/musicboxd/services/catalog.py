@@ -1,7 +1,8 @@
 """Search and album use cases: cache first, Spotify when needed, then the degradation chain.
 
-Order for every request: fresh cache -> [search only: tier-1 index when confident] ->
-primary catalog (Spotify, written through) ->
+Order for every request: fresh cache -> [search only: the tier-1 index, for every page of a
+query whose first block is not fresh in the cache and whose first page the index is confident
+about: one list per query, docs/design/pagination.md] -> primary catalog (Spotify, written through) ->
 stale cache (expired, not yet reaped) -> fallbacks (MusicBrainz, cache-only) -> error.
 No AWS or HTTP imports: everything outside comes in through ports.
 """
@@ -177,21 +178,33 @@ class SearchService:
 
     def search(self, query: str, *, limit: int, offset: int, client: str | None = None) -> Answer[SearchPage]:
         normalized = searchable_query(query)
+        read: dict[int, CachedSearch | None] = {}
+
+        def cached_block(start: int) -> CachedSearch | None:
+            if start not in read:
+                key = search_key(self._market, normalized, offset=start, limit=self._block)
+                read[start] = self._cache.call(self._cache.cache.get_search, key)
+            return read[start]
+
+        # One list per query: the index's on every page while Spotify's first block is not cached
+        # and the index is confident about the first page (docs/design/pagination.md).
+        if self._tier1 is not None:
+            first = cached_block(0)
+            if first is None or not first.fresh(self._clock()):
+                listed = self._tier1.answer(normalized, limit=limit, offset=offset)
+                if listed is not None:
+                    self._telemetry.count(m.CACHE_HIT_POPULAR)
+                    self._demand.record_query(normalized, client=client)
+                    return Answer(listed, "popular", HIT)
         pages: list[SearchPage] = []
         outcome, source = HIT, "cache"
         try:
             for start in block_starts(offset, limit, self._block):
                 key = search_key(self._market, normalized, offset=start, limit=self._block)
-                cached = self._cache.call(self._cache.cache.get_search, key)
+                cached = cached_block(start)
                 if cached is not None and cached.fresh(self._clock()):
                     page = cached.page
                 else:
-                    if outcome == HIT and not pages and self._tier1 is not None:
-                        popular = self._tier1.answer(normalized, limit=limit, offset=offset)
-                        if popular is not None:  # confident answer from the popular tier's index
-                            self._telemetry.count(m.CACHE_HIT_POPULAR)
-                            self._demand.record_query(normalized, client=client)
-                            return Answer(popular, "popular", HIT)
                     if outcome == HIT:
                         self._telemetry.count(m.CACHE_MISS)
                         outcome, source = MISS, "spotify"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from musicboxd.models import SearchPage
 from musicboxd.normalize import normalize_query
 from musicboxd.ports import RankedIndex
+from musicboxd.services.tier1 import list_page
 
 
 class CacheOnlySearch:
@@ -57,4 +58,4 @@ class CacheOnlySearch:
         _, ranked = index.ranked(query)
         if not ranked[offset : offset + limit]:
             return None
-        return SearchPage(items=[index.summary(i) for _, i in ranked[offset : offset + limit]], total=len(ranked))
+        return list_page(index, ranked, limit=limit, offset=offset)

@@ -1,4 +1,6 @@
-"""Tier-1 search use cases: rebuild the index, hold it in memory, answer from it (docs/design/tier1.md)."""
+"""Tier-1 search use cases: rebuild the index, hold it in memory, answer from it (docs/design/tier1.md).
+
+Paging a tier-1 answer: docs/design/pagination.md."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from musicboxd.ports import (
     IndexPointer,
     IndexStore,
     PopularAlbumSource,
+    RankedIndex,
     SearchedPages,
     SweepPage,
     SweepStore,
@@ -105,6 +108,11 @@ def _equal_match_runs(pages) -> list[SweepPage]:
     return out
 
 
+def list_page(index: RankedIndex, ranked: list[tuple[int, int]], *, limit: int, offset: int) -> SearchPage:
+    """The page [offset, offset + limit) of the index's ranked list for a query; ``total`` is the list's length."""
+    return SearchPage(items=[index.summary(i) for _, i in ranked[offset : offset + limit]], total=len(ranked))
+
+
 EMPTY_RECHECK_SECONDS = 5.0  # while no index is loaded: one small GetItem per 5 s at most
 
 
@@ -171,10 +179,16 @@ class Tier1Holder:
         return self._index.version if self._index is not None else None
 
     def answer(self, query: str, *, limit: int, offset: int) -> SearchPage | None:
+        """Any page of the index's list for ``query`` when the index is confident about its first page."""
         if not self._search_enabled:
             return None
         index = self.index()
-        return None if index is None else index.answer(query, limit=limit, offset=offset)
+        if index is None:
+            return None
+        q, ranked = index.ranked(query)
+        if index.answer_ranked(q, ranked, limit=limit) is None:
+            return None
+        return list_page(index, ranked, limit=limit, offset=offset)
 
     def suggest(self, query: str, *, limit: int) -> list[Suggestion]:
         index = self.index()

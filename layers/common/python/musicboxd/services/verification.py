@@ -31,6 +31,7 @@ from musicboxd.errors import CacheUnavailable, RateLimited, Unavailable
 from musicboxd.index.core import ARTIST, ARTIST_TITLE, EXACT, Tier1Index
 from musicboxd.models import SearchPage
 from musicboxd.ports import AlbumCache, CatalogSource, CheckpointStore, PendingCheck, VerificationQueue
+from musicboxd.services.tier1 import list_page
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +275,11 @@ class CalibratedTier1:
         return self.assess(query, limit=limit, offset=offset)[1]
 
     def assess(self, query: str, *, limit: int, offset: int) -> tuple[str | None, SearchPage | None]:
-        """(the query's shape, tier 1's answer or None); the shape is None when the index is not asked."""
-        if not self._enabled or offset != 0:
+        """(the query's shape, tier 1's page or None); the shape is None when the index is not asked.
+
+        A page after the first is the same ranked list's, given when the first page would be
+        (docs/design/pagination.md); only first pages are sampled for checking."""
+        if not self._enabled:
             return None, None
         index = self._index()
         if index is None:
@@ -297,8 +301,10 @@ class CalibratedTier1:
         # A suppressed shape still gets its would-be answers checked: the request goes to Spotify
         # and caches its page, so the check usually costs no call at all. A shape without enough
         # evidence since its last change is checked at every answer (evidence_rate).
-        if self._rate > 0 and self._rng() < calibration.evidence_rate(shape, self._rate):
+        if offset == 0 and self._rate > 0 and self._rng() < calibration.evidence_rate(shape, self._rate):
             self._enqueue(PendingCheck(query, shape, limit, tuple(a.id for a in page.items[:KEPT]), self._clock()))
+        if offset:
+            page = list_page(index, ranked, limit=limit, offset=offset)
         return shape, None if calibration.suppressed(shape) else page
 
     def _enqueue(self, check: PendingCheck) -> None:
