@@ -23,18 +23,24 @@ def path_statements(statement: dict) -> list[str]:
     return sorted(s["ByteMatchStatement"]["SearchString"] for s in statement["OrStatement"]["Statements"])
 
 
-def test_web_acl_has_ip_reputation_and_a_per_ip_rate_rule_on_the_spotify_routes(dev):
-    acls = dev.of_type("AWS::WAFv2::WebACL")
-    assert len(acls) == 1
-    acl = next(iter(acls.values()))["Properties"]
-    assert acl["Scope"] == "REGIONAL" and "Allow" in acl["DefaultAction"]
+def rate_statement(acl: dict, scope: str, stage) -> dict:
+    """Checks the ACL's two rules (IP reputation, then a blocking per-IP rate rule at the stage's
+    limit) and returns the rate rule's statement."""
+    assert acl["Scope"] == scope and "Allow" in acl["DefaultAction"]
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
     managed = rules["aws-ip-reputation"]["Statement"]["ManagedRuleGroupStatement"]
     assert (managed["VendorName"], managed["Name"]) == ("AWS", "AWSManagedRulesAmazonIpReputationList")
     rate = rules["per-ip-rate-search-albums"]
     assert "Block" in rate["Action"]
     statement = rate["Statement"]["RateBasedStatement"]
-    assert statement["AggregateKeyType"] == "IP" and statement["Limit"] == dev.stack.stage_config.waf_rate_limit
+    assert statement["AggregateKeyType"] == "IP" and statement["Limit"] == stage.waf_rate_limit
+    return statement
+
+
+def test_web_acl_has_ip_reputation_and_a_per_ip_rate_rule_on_the_spotify_routes(dev):
+    acls = dev.of_type("AWS::WAFv2::WebACL")
+    assert len(acls) == 1
+    statement = rate_statement(next(iter(acls.values()))["Properties"], "REGIONAL", dev.stack.stage_config)
     assert path_statements(statement["ScopeDownStatement"]) == sorted(RATE_LIMITED_PATHS)
 
 
@@ -89,15 +95,7 @@ def test_behind_cloudfront_the_distribution_has_its_own_web_acl_in_us_east_1(pro
     assert edge is not None
     (acl_id, acl), *others = [(k, r) for k, r in edge["Resources"].items() if r["Type"] == "AWS::WAFv2::WebACL"]
     assert not others
-    properties = acl["Properties"]
-    assert properties["Scope"] == "CLOUDFRONT" and "Allow" in properties["DefaultAction"]
-    rules = {rule["Name"]: rule for rule in properties["Rules"]}
-    managed = rules["aws-ip-reputation"]["Statement"]["ManagedRuleGroupStatement"]
-    assert (managed["VendorName"], managed["Name"]) == ("AWS", "AWSManagedRulesAmazonIpReputationList")
-    rate = rules["per-ip-rate-search-albums"]
-    assert "Block" in rate["Action"]
-    statement = rate["Statement"]["RateBasedStatement"]
-    assert statement["AggregateKeyType"] == "IP" and statement["Limit"] == prod.stack.stage_config.waf_rate_limit
+    statement = rate_statement(acl["Properties"], "CLOUDFRONT", prod.stack.stage_config)
     assert path_statements(statement["ScopeDownStatement"]) == sorted(RATE_LIMITED_PATHS)  # every viewer counted
     manifest = json.loads((prod.template_path.parent / "manifest.json").read_text())
     edge_name = f"{prod.stack.stage_config.stack_name}-edge"
