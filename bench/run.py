@@ -94,13 +94,13 @@ def run(*, seed: int, warmup: int, steady: int, zipf: float, latency_ms: int, mo
 
 
 def write(doc: dict, out_dir: Path) -> None:
-    from bench.report import markdown, plot
+    from bench.report import plot
 
     results = doc.pop("_results")
     (out_dir / "bench").mkdir(parents=True, exist_ok=True)
     plot(results, out_dir / "bench" / "calls_hit_rate.png", doc["workload"]["warmup"])
     (out_dir / "bench" / "results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    (out_dir / "BENCHMARKS.md").write_text(markdown(doc))
+    rewrite_report(out_dir, doc)
 
 
 def rewrite_report(out_dir: Path, doc: dict) -> None:

@@ -18,6 +18,7 @@ from bench.figures import goal_line, goals, mode_figures
 from bench.harness import run_modes
 from bench.popular import warm_popular_tier
 from bench.report import markdown, plot
+from bench.run import write
 from bench.workload import Workload
 
 
@@ -81,3 +82,10 @@ def test_smoke_run(catalog, tmp_path):
     json.dumps(doc, default=str)
     plot(results, tmp_path / "plot.png", workload.describe()["warmup"])
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+    # a full run rewrites its own part of BENCHMARKS.md and keeps the sections other benches splice in
+    (tmp_path / "BENCHMARKS.md").write_text("# old figures\n\n<!-- abuse:begin -->\nkept\n<!-- abuse:end -->\n")
+    write({**doc, "_results": results}, tmp_path)
+    written = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "# old figures" not in written and "## Goals" in written
+    assert written.endswith("<!-- abuse:begin -->\nkept\n<!-- abuse:end -->\n")
