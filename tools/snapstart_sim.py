@@ -73,6 +73,7 @@ def run_after_restore() -> float:
 
 def _copy(function: str, handler: Any, event: dict[str, Any], snapshot_random: Any, report: int, go: int) -> None:
     """A restored copy (runs in a forked child, never returns)."""
+    from musicboxd.adapters import aws
     from musicboxd.wiring import container
     from tools.localstack.apigw import LambdaContext
 
@@ -81,6 +82,7 @@ def _copy(function: str, handler: Any, event: dict[str, Any], snapshot_random: A
         random.setstate(snapshot_random)  # what a restored snapshot has; fork alone would reseed
         restored = time.perf_counter()
         hooks_s = run_after_restore()
+        clients_before = len(aws._CLIENTS)
         response = handler(event, LambdaContext(function_name=function))
         answered_s = time.perf_counter() - restored
         lease = container().lease
@@ -94,6 +96,7 @@ def _copy(function: str, handler: Any, event: dict[str, Any], snapshot_random: A
             "body": json.loads(response["body"]) if response.get("body") else None,
             "after_restore_hooks_s": hooks_s,
             "restore_to_answer_s": answered_s,
+            "botocore_clients_built": len(aws._CLIENTS) - clients_before,  # each costs ~10-50 ms
             "random": random.random(),
             "lease_holder": lease.holder,
             "sockets": tcp_sockets(),

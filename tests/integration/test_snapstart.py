@@ -123,6 +123,7 @@ def test_a_restored_album_copy_answers_from_the_cache(cached, keep_alive_moto):
     for copy in (first, second):
         assert copy["status"] == 200, copy["body"]
         assert copy["headers"]["X-Cache"] == "HIT" and copy["body"]["id"] == ALBUM_ID
+        assert copy["botocore_clients_built"] == 0  # built before the snapshot; a copy only connects
     assert set(first["sockets"]).isdisjoint(second["sockets"])
     assert first["lease_holder"] != second["lease_holder"]
 
