@@ -100,3 +100,37 @@ def test_writes_get_a_floor_past_the_budget_but_never_past_the_invocation():
     assert spent.remaining() == 0.0 and spent.remaining_for_writes() == pytest.approx(deadline.WRITE_FLOOR_SECONDS)
     ending = deadline.Deadline(0.0, hard_seconds=0.2)
     assert ending.remaining_for_writes() <= 0.2
+
+
+def test_a_counter_write_that_times_out_is_not_sent_twice(table_settings):
+    """Usage counters are ADDs: DynamoDB may have applied a write whose answer came too late, so the
+    writer must not retry it (the hourly counters once counted a populate run's flush twice)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received = []
+
+    class SlowDynamo(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.headers.get("X-Amz-Target"))
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(1.3)  # past the writer's 1 s read timeout: the client gives up, the write may stand
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowDynamo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        container = wiring.AppContainer(
+            replace(table_settings, dynamodb_endpoint_url=f"http://127.0.0.1:{server.server_address[1]}")
+        )
+        container.usage.observe("search", 200, 0.1)  # one Spotify call, as the catalog reports it
+        container.usage.flush()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == ["DynamoDB_20120810.UpdateItem"]

@@ -181,11 +181,16 @@ class AppContainer:
 
     @cached_property
     def dynamodb_writer(self):
-        """``dynamodb_client`` for cache and counter writes: one short attempt even past the budget."""
+        """``dynamodb_client`` for cache and counter writes: one short attempt even past the budget.
+
+        One attempt also because counters are ``ADD``s: a retry after a read timeout whose first
+        attempt DynamoDB had applied would count the whole flush twice."""
         from musicboxd.adapters.rate_budget import dynamodb_client
 
         s = self.settings
-        return dynamodb_client(s.aws_region, s.dynamodb_endpoint_url, remaining=deadline.remaining_for_writes)
+        return dynamodb_client(
+            s.aws_region, s.dynamodb_endpoint_url, remaining=deadline.remaining_for_writes, max_attempts=1
+        )
 
     @cached_property
     def spotify_budget(self):

@@ -24,7 +24,9 @@ _SLICE_ATTR = re.compile(r"^[ig](\d+)$")
 _MAX_REMOVALS = 24
 
 
-def dynamodb_client(region: str, endpoint_url: str, *, remaining: Callable[[], float] = lambda: float("inf")) -> Any:
+def dynamodb_client(
+    region: str, endpoint_url: str, *, remaining: Callable[[], float] = lambda: float("inf"), max_attempts: int = 2
+) -> Any:
     """A small, fast-failing client: the budget never costs a request more than ~1 s or its time left."""
     return DeadlineClient(
         "dynamodb",
@@ -33,6 +35,7 @@ def dynamodb_client(region: str, endpoint_url: str, *, remaining: Callable[[], f
         remaining=remaining,
         connect_timeout=0.5,
         read_timeout=1.0,
+        max_attempts=max_attempts,
         max_pool_connections=20,
     )
 
